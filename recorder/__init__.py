@@ -1,0 +1,1 @@
+"""obrec: exact per-second Binance order-book snapshots in RocksDB."""

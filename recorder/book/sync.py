@@ -1,0 +1,292 @@
+"""Binance's "manage a local order book correctly" procedure, with per-second snapshots, for one symbol.
+
+Pure and synchronous: events, REST snapshots, a watermark and losses go in; outcomes come out.
+No I/O, no clock; the caller stamps times and performs the outcomes. The rules (DESIGN §1.3, §2):
+
+Sync
+  S1  Buffer stream events; ask for a REST snapshot once the first event is buffered.
+  S2  Drop buffered events with ``u <= lastUpdateId``. If the first remaining event has
+      ``U > lastUpdateId + 1``, the snapshot is older than the stream: ask for another one.
+  S3  The first applied event must satisfy ``U <= lastUpdateId + 1 <= u``; then the book is live.
+  S4  Live, each event must have ``U == previous u + 1``. An event with ``u <= previous u`` is an
+      old duplicate and is ignored. Anything else is a sequence gap: the book is lost.
+  S5  A crossed book (best bid >= best ask) or an unparseable level is a lost book too.
+  S6  A lost book keeps buffering and asks for a new snapshot; other symbols are not touched.
+
+Snapshots (``T`` is a unix second; "book at T" means after every event with ``E < (T+1)*1000``)
+  T1  Second T is final when a live event with ``E >= (T+1)*1000`` arrives: the book before that
+      event is stored for every not-yet-final second up to the event's own second.
+  T2  A quiet symbol's seconds are final once the caller's watermark (exchange-time estimate
+      minus a grace period) passes their end.
+  T3  An event that lands in a second already finalised by the watermark proves those seconds
+      wrong: they are invalidated (deleted) and finalised again later from the right book.
+  T4  A lost book makes every second from the one of the last applied event onwards unknown: the
+      missing events may have happened in it. Those seconds are invalidated and become a gap,
+      which closes at the second in which the book is live again (that second is known again).
+  T5  The second in progress at shutdown is never final.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from recorder.binance.wire import DepthSnapshot, DepthUpdate
+from recorder.book.orderbook import Level, OrderBook
+
+MAX_BUFFERED_EVENTS = 5_000
+"""About 8 minutes of a 100 ms stream: bounded, so a REST outage cannot grow memory forever."""
+
+
+class SyncState(Enum):
+    SYNCING = "syncing"
+    LIVE = "live"
+
+
+class GapReason(Enum):
+    STARTUP = "startup"
+    SEQUENCE_GAP = "sequence_gap"
+    CROSSED_BOOK = "crossed_book"
+    BAD_LEVEL = "bad_level"
+    DISCONNECT = "disconnect"
+    SHUTDOWN = "shutdown"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSnapshot:
+    """Fetch a REST depth snapshot and hand it to ``on_snapshot``; ``attempt`` counts from 1."""
+
+    symbol: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The final book of second ``ts_s``: store it."""
+
+    symbol: str
+    ts_s: int
+    event_time_ms: int
+    update_id: int
+    recv_time_ms: int
+    bids: list[Level]
+    asks: list[Level]
+
+
+@dataclass(frozen=True, slots=True)
+class Invalidate:
+    """Seconds from ``from_s`` on are not known after all: delete anything stored for them."""
+
+    symbol: str
+    from_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Seconds ``from_s..to_s`` (inclusive) have no snapshot, for ``reason``."""
+
+    symbol: str
+    from_s: int
+    to_s: int
+    reason: GapReason
+
+
+Outcome = RequestSnapshot | Snapshot | Invalidate | Gap
+
+
+class SymbolSync:
+    """The sync procedure and snapshot clock of one symbol. Feed it; perform what it returns."""
+
+    def __init__(self, symbol: str, depth: int) -> None:
+        self.symbol = symbol
+        self.depth = depth
+        self.book = OrderBook()
+        self.state = SyncState.SYNCING
+        self.resyncs = 0
+        self.ignored_events = 0
+        self._buffer: list[DepthUpdate] = []
+        self._pending: DepthSnapshot | None = None
+        self._requested = False
+        self._attempt = 0
+        self._last_u = 0
+        self._last_event_time_ms = 0
+        self._last_recv_time_ms = 0
+        self._next_s = 0  # first second not final yet (live only)
+        self._gap_from: int | None = None
+        self._gap_reason = GapReason.STARTUP
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def on_event(self, event: DepthUpdate) -> list[Outcome]:
+        out: list[Outcome] = []
+        self.on_event_into(event, out)
+        return out
+
+    def on_event_into(self, event: DepthUpdate, out: list[Outcome]) -> None:
+        """``on_event`` appending to the caller's list (the hot path allocates nothing more)."""
+        if self.state is SyncState.LIVE:
+            self._on_live_event(event, out)
+        else:
+            self._buffer_event(event, out)
+
+    def on_snapshot(self, snapshot: DepthSnapshot) -> list[Outcome]:
+        """A REST snapshot arrived (it may answer a request made before a later loss)."""
+        out: list[Outcome] = []
+        if self.state is SyncState.LIVE:
+            return out
+        self._requested = False
+        self._pending = snapshot
+        self._try_bridge(out)
+        return out
+
+    def on_snapshot_failed(self) -> list[Outcome]:
+        """The REST call failed; ask again (the caller paces retries by ``attempt``)."""
+        out: list[Outcome] = []
+        if self.state is SyncState.SYNCING:
+            self._requested = False
+            self._request(out)
+        return out
+
+    def on_watermark(self, exchange_time_ms: int) -> list[Outcome]:
+        """Rule T2: no event with ``E < exchange_time_ms`` can still arrive."""
+        out: list[Outcome] = []
+        if self.state is SyncState.LIVE:
+            self._finalise_until(exchange_time_ms // 1000, out)
+        return out
+
+    def on_disconnect(self) -> list[Outcome]:
+        """The stream carrying this symbol broke: events may be lost."""
+        out: list[Outcome] = []
+        self._lose(GapReason.DISCONNECT, out)
+        self._buffer.clear()
+        self._pending = None
+        return out
+
+    def on_shutdown(self, exchange_time_ms: int) -> list[Outcome]:
+        """Rule T5, and close any open gap at the last second that has ended."""
+        out: list[Outcome] = []
+        last_ended_s = exchange_time_ms // 1000 - 1
+        if self.state is SyncState.SYNCING and self._gap_from is not None:
+            if last_ended_s >= self._gap_from:
+                out.append(Gap(self.symbol, self._gap_from, last_ended_s, self._gap_reason))
+            self._gap_from = None
+        return out
+
+    # -- live path ------------------------------------------------------------------------
+
+    def _on_live_event(self, event: DepthUpdate, out: list[Outcome]) -> None:
+        if event.last_update_id <= self._last_u:
+            self.ignored_events += 1
+            return
+        if event.first_update_id != self._last_u + 1:
+            self._lose(GapReason.SEQUENCE_GAP, out)
+            self._buffer_event(event, out)
+            return
+        # Binance's E never goes backwards; were it to, the event counts from the open second.
+        event_s = max(event.event_time_ms // 1000, self._last_event_time_ms // 1000)
+        if event_s < self._next_s:
+            # T3: with E monotonic, every second from event_s to _next_s was watermark-finalised.
+            out.append(Invalidate(self.symbol, event_s))
+            self._next_s = event_s
+        else:
+            self._finalise_until(event_s, out)
+        self._apply(event, out)
+
+    def _apply(self, event: DepthUpdate, out: list[Outcome]) -> None:
+        """Apply one event; rule S5 loses the book when it stops being trustworthy."""
+        self._last_u = event.last_update_id
+        self._last_event_time_ms = event.event_time_ms
+        self._last_recv_time_ms = event.recv_time_ms
+        try:
+            self.book.apply(event.bids, event.asks)
+        except (ValueError, TypeError):
+            self._lose(GapReason.BAD_LEVEL, out)
+            return
+        if self.book.is_crossed():
+            self._lose(GapReason.CROSSED_BOOK, out)
+
+    def _finalise_until(self, end_s: int, out: list[Outcome]) -> None:
+        """Rule T1/T2: store the current book for every second in ``[_next_s, end_s)``."""
+        if end_s <= self._next_s:
+            return
+        bids, asks = self.book.top(self.depth)
+        for ts_s in range(self._next_s, end_s):
+            out.append(
+                Snapshot(
+                    self.symbol,
+                    ts_s,
+                    self._last_event_time_ms,
+                    self._last_u,
+                    self._last_recv_time_ms,
+                    bids,
+                    asks,
+                )
+            )
+        self._next_s = end_s
+
+    def _lose(self, reason: GapReason, out: list[Outcome]) -> None:
+        """Rule T4/S6."""
+        if self.state is SyncState.LIVE:
+            from_s = self._last_event_time_ms // 1000
+            if self._next_s > from_s:
+                out.append(Invalidate(self.symbol, from_s))
+            self._gap_from = from_s
+            self._gap_reason = reason
+            self.resyncs += 1
+        self.state = SyncState.SYNCING
+        self.book.clear()
+
+    # -- syncing path -----------------------------------------------------------------------
+
+    def _buffer_event(self, event: DepthUpdate, out: list[Outcome]) -> None:
+        if self._gap_from is None:
+            self._gap_from = event.event_time_ms // 1000
+        if len(self._buffer) >= MAX_BUFFERED_EVENTS:
+            del self._buffer[0]  # S2 will then reject any snapshot older than what is kept
+        self._buffer.append(event)
+        if self._pending is not None:
+            self._try_bridge(out)
+        else:
+            self._request(out)
+
+    def _request(self, out: list[Outcome]) -> None:
+        if not self._requested:
+            self._requested = True
+            self._attempt += 1
+            out.append(RequestSnapshot(self.symbol, self._attempt))
+
+    def _try_bridge(self, out: list[Outcome]) -> None:
+        snapshot = self._pending
+        assert snapshot is not None
+        last_id = snapshot.last_update_id
+        buffer = self._buffer
+        drop = 0
+        while drop < len(buffer) and buffer[drop].last_update_id <= last_id:
+            drop += 1
+        del buffer[:drop]  # S2
+        if not buffer:
+            return  # wait for the first event newer than the snapshot
+        first = buffer[0]
+        if first.first_update_id > last_id + 1:
+            self._pending = None  # S2: snapshot too old
+            self._request(out)
+            return
+        # S3: first.U <= lastUpdateId + 1 <= first.u
+        self._pending = None
+        try:
+            self.book.replace(snapshot.bids, snapshot.asks)
+        except (ValueError, TypeError):
+            self.book.clear()
+            self._request(out)  # a snapshot with unparseable levels: ask for another
+            return
+        self._attempt = 0
+        self.state = SyncState.LIVE
+        live_s = first.event_time_ms // 1000
+        if self._gap_from is not None and live_s > self._gap_from:
+            out.append(Gap(self.symbol, self._gap_from, live_s - 1, self._gap_reason))
+        self._gap_from = None
+        self._next_s = live_s
+        self._apply(first, out)
+        replay, self._buffer = buffer[1:], []
+        for event in replay:
+            self.on_event_into(event, out)
