@@ -115,6 +115,11 @@ class SymbolSync:
         self._gap_from: int | None = None
         self._gap_reason = GapReason.STARTUP
 
+    @property
+    def update_id(self) -> int:
+        """The last update id applied to the book."""
+        return self._last_u
+
     # -- inputs -----------------------------------------------------------------------------
 
     def on_event(self, event: DepthUpdate) -> list[Outcome]:

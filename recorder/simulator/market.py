@@ -63,8 +63,8 @@ class SymbolMarket:
     def seed_book(self) -> None:
         self.mid = int(self.spec.mid_price * TICKS_PER_UNIT)
         for _ in range(self.spec.levels_per_side * 3):
-            if len(self.bids) < self.spec.levels_per_side:
-                self.bids[self.mid - self._distance()] = self._lots()
+            if len(self.bids) < self.spec.levels_per_side and (bid := self.mid - self._distance()) > 0:
+                self.bids[bid] = self._lots()
             if len(self.asks) < self.spec.levels_per_side:
                 self.asks[self.mid + 1 + self._distance()] = self._lots()
 
@@ -93,6 +93,8 @@ class SymbolMarket:
             is_bid = self.rng.random() < 0.5
             side, out = (self.bids, bids) if is_bid else (self.asks, asks)
             price = self.mid - self._distance() if is_bid else self.mid + 1 + self._distance()
+            if price <= 0:
+                continue  # a cheap symbol's far bids would go below zero
             if self.rng.random() < 0.48:
                 if len(side) > self.spec.levels_per_side:
                     price = next(iter(side))  # the oldest level leaves: keeps the size steady
@@ -102,6 +104,8 @@ class SymbolMarket:
                 lots = self._lots()
                 side[price] = lots
                 out.append([format_ticks(price), format_lots(lots)])
+        if not bids and not asks:
+            return None  # Binance sends no empty events
         first = self.last_update_id + 1
         self.last_update_id += len(bids) + len(asks)
         return {

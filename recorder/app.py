@@ -1,0 +1,314 @@
+"""The recorder runtime: streams in, snapshots out, in one asyncio task group.
+
+Data flows one way: WebSocket frames -> ``decode_frame`` -> the symbol's ``SymbolSync`` -> outcomes
+-> encoded values gathered into one ``PendingWrites`` -> one RocksDB batch every flush interval.
+REST snapshots enter the same machines from a few workers paced by a ``WeightBudget``, so a
+resync never stalls the stream of any symbol. This is the only module that reads clocks.
+
+Shutdown is a trigger (an ``asyncio.Event``) so that the CLI, the demo and tests control it: the
+tasks are cancelled, every symbol reports what is final, the last batch is written, and the store
+closes. Nothing still in progress is stored (sync rule T5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+import ormsgpack
+
+from recorder.binance.endpoints import (
+    MAX_STREAMS_PER_CONNECTION,
+    combined_stream_url,
+    depth_weight,
+)
+from recorder.binance.weights import WeightBudget
+from recorder.binance.wire import DepthUpdate, MalformedMessageError, decode_frame
+from recorder.book.exchange_clock import ExchangeClock
+from recorder.book.sync import (
+    Gap,
+    Invalidate,
+    Outcome,
+    RequestSnapshot,
+    Snapshot,
+    SymbolSync,
+    SyncState,
+)
+from recorder.config import RecordConfig
+from recorder.errors import ExchangeError, RateLimitedError, RecorderError, UnknownSymbolError
+from recorder.net.rest import RestClient
+from recorder.net.stream import frames
+from recorder.storage.codec import Encoder, snapshot_key, symbol_end
+from recorder.storage.store import PendingWrites, Store, gap_key, session_key
+
+log = logging.getLogger("obrec")
+
+SNAPSHOT_WORKERS = 4
+_RECONNECT_BASE_S = 0.5
+_RECONNECT_CAP_S = 30.0
+_SNAPSHOT_RETRY_CAP_S = 30.0
+
+
+@dataclass(slots=True)
+class SymbolStats:
+    """What the recorder has done for one symbol (for progress displays and logs)."""
+
+    snapshots: int = 0
+    gaps: int = 0
+    gap_seconds: int = 0
+    last_stored_s: int | None = None
+
+
+@dataclass(slots=True)
+class _Connection:
+    symbols: tuple[str, ...]
+    clock: ExchangeClock
+    up: bool = False
+
+
+class Recorder:
+    """One recording run over one directory. Construct, then ``await run(stop)``."""
+
+    def __init__(self, config: RecordConfig, *, wall_clock: Callable[[], float] = time.time):
+        self.config = config
+        self.syncs = {symbol: SymbolSync(symbol, config.depth) for symbol in config.symbols}
+        self.stats = {symbol: SymbolStats() for symbol in config.symbols}
+        self.malformed_frames = 0
+        self._wall = wall_clock
+        self._encoder = Encoder()
+        self._pending = PendingWrites.empty()
+        self._requests: asyncio.Queue[RequestSnapshot] = asyncio.Queue()
+        self._budget = WeightBudget(config.weight_per_minute, burst=config.weight_per_minute // 6)
+        self._connections = [
+            _Connection(config.symbols[i : i + MAX_STREAMS_PER_CONNECTION], ExchangeClock())
+            for i in range(0, len(config.symbols), MAX_STREAMS_PER_CONNECTION)
+        ]
+        self._connection_of = {s: c for c in self._connections for s in c.symbols}
+        self._store: Store | None = None
+        self._last_encoded: tuple[object, object, int, bytes] | None = None
+
+    def now_ms(self) -> int:
+        return int(self._wall() * 1000)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Validate symbols, open the store, record until ``stop`` is set, then flush and close."""
+        async with aiohttp.ClientSession() as session:
+            rest = RestClient(session, self.config.rest_url)
+            await self._validate_symbols(rest)
+            with Store.open_writer(self.config.db_path) as store:
+                self._store = store
+                start_s = int(self._wall())
+                store.put_meta(session_key(start_s), self._session_doc(start_s, end_s=None))
+                log.info(
+                    "recording %d symbol(s) into %s", len(self.config.symbols), store.path
+                )
+                try:
+                    await self._run_tasks(session, rest, stop)
+                finally:
+                    self._finish(start_s)
+
+    async def _run_tasks(
+        self, session: aiohttp.ClientSession, rest: RestClient, stop: asyncio.Event
+    ) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._stream(session, c)) for c in self._connections]
+                tasks += [group.create_task(self._snapshot_worker(rest)) for _ in range(SNAPSHOT_WORKERS)]
+                tasks.append(group.create_task(self._ticker()))
+                await stop.wait()
+                for task in tasks:
+                    task.cancel()
+        except ExceptionGroup as group_error:
+            # A task failed (e.g. the disk is full): surface the product error, not the group.
+            first = group_error.exceptions[0]
+            if isinstance(first, RecorderError):
+                raise first from group_error
+            raise
+
+    async def _validate_symbols(self, rest: RestClient) -> None:
+        trading = await rest.trading_symbols()
+        unknown = [s for s in self.config.symbols if s not in trading]
+        if unknown:
+            raise UnknownSymbolError(
+                f"unknown or non-trading symbol(s): {', '.join(unknown)} at {self.config.rest_url}; "
+                "check the spelling (e.g. BTCUSDT)"
+            )
+
+    def _finish(self, start_s: int) -> None:
+        store = self._store
+        if store is None:
+            return
+        for symbol, sync in self.syncs.items():
+            exchange_now = self._connection_of[symbol].clock.exchange_now(self.now_ms())
+            self._handle(sync.on_shutdown(exchange_now))
+        self._flush()
+        store.put_meta(session_key(start_s), self._session_doc(start_s, end_s=int(self._wall())))
+        total = sum(s.snapshots for s in self.stats.values())
+        log.info("stopped: %d snapshot(s) stored in this run", total)
+
+    def _session_doc(self, start_s: int, end_s: int | None) -> dict[str, object]:
+        return {
+            "symbols": list(self.config.symbols),
+            "depth": self.config.depth,
+            "start": start_s,
+            "end": end_s,
+            "rest_url": self.config.rest_url,
+            "ws_url": self.config.ws_url,
+        }
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    async def _stream(self, session: aiohttp.ClientSession, conn: _Connection) -> None:
+        url = combined_stream_url(self.config.ws_url, conn.symbols)
+        failures = 0
+        while True:
+            try:
+                async for raw, recv_ms in frames(session, url, self.now_ms):
+                    if not conn.up:
+                        conn.up = True
+                        failures = 0
+                    self._on_frame(conn, raw, recv_ms)
+                reason = "closed by the server"
+            except ExchangeError as exc:
+                reason = str(exc)
+            conn.up = False
+            for symbol in conn.symbols:
+                self._handle(self.syncs[symbol].on_disconnect())
+            failures += 1
+            delay = min(_RECONNECT_CAP_S, _RECONNECT_BASE_S * 2 ** (failures - 1))
+            delay *= random.uniform(0.5, 1.0)
+            log.warning("stream %s; reconnecting in %.1f s", reason, delay)
+            await asyncio.sleep(delay)
+
+    def _on_frame(self, conn: _Connection, raw: str, recv_ms: int) -> None:
+        try:
+            message = decode_frame(raw, recv_ms)
+        except MalformedMessageError as exc:
+            self.malformed_frames += 1
+            log.warning("%s (ignored; %d so far)", exc, self.malformed_frames)
+            return
+        if type(message) is not DepthUpdate:
+            log.info("stream event %s on %s", message.event_type, message.stream)
+            return
+        sync = self.syncs.get(message.symbol)
+        if sync is None:
+            self.malformed_frames += 1
+            log.warning("event for unsubscribed symbol %s ignored", message.symbol)
+            return
+        conn.clock.observe(message.event_time_ms, recv_ms)
+        outcomes = sync.on_event(message)
+        if outcomes:
+            self._handle(outcomes)
+
+    async def _snapshot_worker(self, rest: RestClient) -> None:
+        limit = self.config.snapshot_limit
+        weight = depth_weight(limit)
+        while True:
+            request = await self._requests.get()
+            sync = self.syncs[request.symbol]
+            if sync.state is SyncState.LIVE:
+                continue  # answered by an earlier snapshot
+            delay = self._budget.reserve(weight, self._wall())
+            if request.attempt > 1:
+                delay = max(delay, min(_SNAPSHOT_RETRY_CAP_S, 0.25 * 2 ** (request.attempt - 2)))
+            await asyncio.sleep(delay)
+            while (paused := self._budget.paused_for(self._wall())) > 0:
+                await asyncio.sleep(paused)
+            try:
+                snapshot = await rest.depth(request.symbol, limit)
+            except RateLimitedError as exc:
+                self._budget.pause(self._wall() + exc.retry_after_s)
+                log.warning("%s; every REST call waits", exc)
+                outcomes = sync.on_snapshot_failed()
+            except ExchangeError as exc:
+                log.warning("depth snapshot of %s failed: %s", request.symbol, exc)
+                outcomes = sync.on_snapshot_failed()
+            else:
+                outcomes = sync.on_snapshot(snapshot)
+                if sync.state is SyncState.LIVE:
+                    log.info("%s in sync at update id %d", request.symbol, sync.update_id)
+            self._handle(outcomes)
+
+    async def _ticker(self) -> None:
+        grace_ms = self.config.grace_ms
+        while True:
+            await asyncio.sleep(self.config.flush_interval_s)
+            now_ms = self.now_ms()
+            for conn in self._connections:
+                watermark = conn.clock.watermark(now_ms, grace_ms) if conn.up else None
+                if watermark is not None:
+                    for symbol in conn.symbols:
+                        outcomes = self.syncs[symbol].on_watermark(watermark)
+                        if outcomes:
+                            self._handle(outcomes)
+            self._flush()
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _handle(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            if type(outcome) is Snapshot:
+                self._store_snapshot(outcome)
+            elif type(outcome) is RequestSnapshot:
+                self._requests.put_nowait(outcome)
+            elif type(outcome) is Invalidate:
+                self._invalidate(outcome)
+            elif type(outcome) is Gap:
+                self._record_gap(outcome)
+
+    def _store_snapshot(self, snap: Snapshot) -> None:
+        last = self._last_encoded
+        if last is not None and last[0] is snap.bids and last[1] is snap.asks and last[2] == snap.update_id:
+            value = last[3]  # the same book over several quiet seconds
+        else:
+            try:
+                value = self._encoder.encode(
+                    snap.event_time_ms, snap.update_id, snap.recv_time_ms, snap.bids, snap.asks
+                )
+            except ValueError as exc:
+                log.warning("%s second %d not stored: %s", snap.symbol, snap.ts_s, exc)
+                return
+            self._last_encoded = (snap.bids, snap.asks, snap.update_id, value)
+        self._pending.puts.append((snapshot_key(snap.symbol, snap.ts_s), value))
+        stats = self.stats[snap.symbol]
+        stats.snapshots += 1
+        stats.last_stored_s = snap.ts_s
+
+    def _invalidate(self, outcome: Invalidate) -> None:
+        first = snapshot_key(outcome.symbol, outcome.from_s)
+        end = symbol_end(outcome.symbol)
+        self._pending.puts = [(k, v) for k, v in self._pending.puts if not first <= k < end]
+        self._pending.deletes_from.append((outcome.symbol, outcome.from_s))
+        stats = self.stats[outcome.symbol]
+        if stats.last_stored_s is not None and stats.last_stored_s >= outcome.from_s:
+            # Finalisation is contiguous, so every second from from_s to last_stored_s was stored.
+            stats.snapshots -= stats.last_stored_s - outcome.from_s + 1
+            stats.last_stored_s = outcome.from_s - 1
+        log.info("%s: seconds from %d invalidated", outcome.symbol, outcome.from_s)
+
+    def _record_gap(self, gap: Gap) -> None:
+        doc = {"to": gap.to_s, "reason": gap.reason.value}
+        self._pending.meta_puts.append((gap_key(gap.symbol, gap.from_s), ormsgpack.packb(doc)))
+        stats = self.stats[gap.symbol]
+        stats.gaps += 1
+        stats.gap_seconds += gap.to_s - gap.from_s + 1
+        log.info(
+            "%s: no snapshots for %d s (%s), seconds %d..%d",
+            gap.symbol,
+            gap.to_s - gap.from_s + 1,
+            gap.reason.value,
+            gap.from_s,
+            gap.to_s,
+        )
+
+    def _flush(self) -> None:
+        if self._pending and self._store is not None:
+            pending, self._pending = self._pending, PendingWrites.empty()
+            self._store.write(pending)

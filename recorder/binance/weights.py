@@ -1,0 +1,43 @@
+"""REST request-weight budget (DESIGN §2). Pure: the caller passes the time.
+
+A token bucket in weight units that refills at ``per_minute / 60`` per second up to ``burst``.
+``reserve`` books the weight at once and says how long to wait before sending, so that many
+concurrent callers (a mass resync) queue up in order and are spread over time instead of
+bursting into a 429. Exchange pauses (429/418 Retry-After) stop every reservation until they end.
+"""
+
+from __future__ import annotations
+
+
+class WeightBudget:
+    def __init__(self, per_minute: int, burst: int) -> None:
+        if per_minute <= 0 or burst <= 0:
+            raise ValueError("weight budget and burst must be positive")
+        self._rate_per_s = per_minute / 60.0
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._updated_s: float | None = None
+        self._paused_until_s = 0.0
+
+    def reserve(self, weight: int, now_s: float) -> float:
+        """Book ``weight`` now; returns seconds to wait before the request may be sent."""
+        self._refill(now_s)
+        self._tokens -= weight
+        pause_s = max(0.0, self._paused_until_s - now_s)
+        debt_s = -self._tokens / self._rate_per_s if self._tokens < 0 else 0.0
+        return pause_s + debt_s
+
+    def paused_for(self, now_s: float) -> float:
+        """Seconds left of an exchange-imposed pause (0 when none)."""
+        return max(0.0, self._paused_until_s - now_s)
+
+    def pause(self, until_s: float) -> None:
+        """The exchange said stop (429/418 Retry-After) until ``until_s``."""
+        self._paused_until_s = max(self._paused_until_s, until_s)
+        self._tokens = min(self._tokens, 0.0)
+
+    def _refill(self, now_s: float) -> None:
+        if self._updated_s is not None:  # nothing refills while paused
+            elapsed = max(0.0, now_s - max(self._updated_s, self._paused_until_s))
+            self._tokens = min(self._burst, self._tokens + elapsed * self._rate_per_s)
+        self._updated_s = now_s

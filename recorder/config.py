@@ -1,0 +1,59 @@
+"""Configuration of a recording run: frozen values built by the CLI (or by tests and the demo)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from recorder.binance.endpoints import DEPTH_LIMITS, REST_BASE, WS_BASE
+from recorder.errors import UsageError
+
+DB_ENV = "OBREC_DB"
+MAX_DEPTH = 5000
+
+
+def default_db_path() -> Path:
+    """``$OBREC_DB``, else ``$XDG_DATA_HOME/obrec`` (``~/.local/share/obrec``)."""
+    if env := os.environ.get(DB_ENV):
+        return Path(env)
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "obrec"
+
+
+def parse_symbols(text: str) -> tuple[str, ...]:
+    """``"btcusdt, ETHUSDT"`` -> ``("BTCUSDT", "ETHUSDT")``, order kept, duplicates dropped."""
+    symbols = dict.fromkeys(s.strip().upper() for s in text.split(",") if s.strip())
+    if not symbols:
+        raise UsageError("no symbols given; pass e.g. --symbols BTCUSDT,ETHUSDT")
+    bad = [s for s in symbols if not s.isalnum() or not s.isascii()]
+    if bad:
+        raise UsageError(f"not a symbol: {bad[0]!r}; symbols are letters and digits, e.g. BTCUSDT")
+    return tuple(symbols)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConfig:
+    symbols: tuple[str, ...]
+    db_path: Path
+    depth: int = 20
+    snapshot_limit: int = 1000
+    rest_url: str = REST_BASE
+    ws_url: str = WS_BASE
+    flush_interval_s: float = 0.25
+    grace_ms: int = 1000
+    """How long past a quiet second's end (by exchange time) before it is final."""
+    weight_per_minute: int = 3000
+    """Our share of Binance's 6,000 per-minute REST weight budget (other clients may share the IP)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.depth <= MAX_DEPTH:
+            raise UsageError(f"--depth {self.depth} is out of range; use 1 to {MAX_DEPTH}")
+        if self.snapshot_limit not in DEPTH_LIMITS:
+            allowed = ", ".join(map(str, DEPTH_LIMITS))
+            raise UsageError(f"--snapshot-limit {self.snapshot_limit} is not one of {allowed}")
+        if self.snapshot_limit < self.depth:
+            raise UsageError(
+                f"--snapshot-limit {self.snapshot_limit} is below --depth {self.depth}; "
+                "the REST snapshot must hold at least as many levels as are stored"
+            )

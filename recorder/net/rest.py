@@ -1,0 +1,68 @@
+"""REST calls to a Binance-compatible endpoint: exchangeInfo and depth snapshots.
+
+The only aiohttp client code for REST. Network failures, HTTP errors and bad bodies are translated
+here into ``ExchangeError``; 429 and 418 become ``RateLimitedError`` carrying Retry-After.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+import orjson
+
+from recorder.binance.endpoints import WEIGHT_HEADER, depth_url, exchange_info_url
+from recorder.binance.wire import (
+    DepthSnapshot,
+    MalformedMessageError,
+    decode_depth_snapshot,
+    decode_trading_symbols,
+)
+from recorder.errors import ExchangeError, RateLimitedError
+
+_DEFAULT_RETRY_AFTER_S = 60.0
+
+
+class RestClient:
+    """Typed REST calls over one shared ``aiohttp.ClientSession``."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_s: float = 10.0):
+        self._session = session
+        self._base_url = base_url
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.used_weight_1m: int | None = None
+        """The exchange's own count of this IP's request weight this minute, when it says."""
+
+    async def trading_symbols(self, symbols: Sequence[str] = ()) -> frozenset[str]:
+        return decode_trading_symbols(await self._get_json(exchange_info_url(self._base_url, symbols)))
+
+    async def depth(self, symbol: str, limit: int) -> DepthSnapshot:
+        return decode_depth_snapshot(await self._get_json(depth_url(self._base_url, symbol, limit)))
+
+    async def _get_json(self, url: str) -> Any:
+        try:
+            async with self._session.get(url, timeout=self._timeout) as response:
+                weight = response.headers.get(WEIGHT_HEADER)
+                if weight is not None and weight.isdigit():
+                    self.used_weight_1m = int(weight)
+                body = await response.read()
+                if response.status in (418, 429):
+                    raise RateLimitedError(
+                        response.status, _retry_after_s(response.headers.get("Retry-After")), url
+                    )
+                if response.status != 200:
+                    raise ExchangeError(f"{url} answered HTTP {response.status}: {body[:200]!r}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ExchangeError(f"cannot reach {url}: {exc or type(exc).__name__}") from exc
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedMessageError(f"{url} answered with non-JSON: {body[:80]!r}") from exc
+
+
+def _retry_after_s(header: str | None) -> float:
+    try:
+        return max(0.0, float(header)) if header is not None else _DEFAULT_RETRY_AFTER_S
+    except ValueError:
+        return _DEFAULT_RETRY_AFTER_S

@@ -1,0 +1,208 @@
+"""Snapshot <-> bytes, and the key layout. Pure. The format is specified in docs/format.md.
+
+Keys are ASCII ``<SYMBOL>:<unix_seconds>``; ten-digit seconds make byte order time order.
+
+Values are MessagePack maps of integer columns: every price is ``mantissa * 10**pe`` and every
+quantity ``mantissa * 10**qe``, with the exponents chosen per snapshot so that mantissas carry no
+common trailing zeros. Prices are delta-coded from the best level outward. This is exact for any
+decimal and, measured on simulator books, stores ~90 B per 20-level snapshot after zstd versus
+~120-200 B for the exchange's strings (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any
+
+import ormsgpack
+
+from recorder.book.orderbook import Level
+
+FORMAT_VERSION = 1
+KEY_SEPARATOR = ":"
+_SECONDS_DIGITS = 10
+MAX_TS_S = 10**_SECONDS_DIGITS - 1
+"""The last second a key can hold (the year 2286): scans up to it cover a whole symbol."""
+
+
+def snapshot_key(symbol: str, ts_s: int) -> bytes:
+    return f"{symbol}{KEY_SEPARATOR}{ts_s:0{_SECONDS_DIGITS}d}".encode()
+
+
+def symbol_prefix(symbol: str) -> bytes:
+    return f"{symbol}{KEY_SEPARATOR}".encode()
+
+
+def symbol_end(symbol: str) -> bytes:
+    """The first key past every ``SYMBOL:`` key (``;`` follows ``:`` in ASCII)."""
+    return f"{symbol};".encode()
+
+
+def split_key(key: bytes) -> tuple[str, int]:
+    symbol, _, seconds = key.decode().rpartition(KEY_SEPARATOR)
+    return symbol, int(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    """A decoded snapshot: levels as exact decimal strings, best first on both sides."""
+
+    symbol: str
+    ts_s: int
+    event_time_ms: int
+    update_id: int
+    recv_time_ms: int
+    bids: list[Level]
+    asks: list[Level]
+
+
+class Encoder:
+    """Encodes snapshots.
+
+    Why the cache: the same price and quantity strings recur second after second, so each is parsed
+    once into an integer at the encoder's scale (the most decimals seen so far) and then only looked
+    up; this halves the cost of an encode.
+    """
+
+    _CACHE_LIMIT = 1 << 16
+
+    def __init__(self) -> None:
+        self._scale = 0  # decimals: cached integers are value * 10**_scale
+        self._ints: dict[str, int] = {}
+
+    def encode(
+        self,
+        event_time_ms: int,
+        update_id: int,
+        recv_time_ms: int,
+        bids: list[Level],
+        asks: list[Level],
+    ) -> bytes:
+        """Raises ValueError when a level is not a plain decimal string."""
+        n_bids = len(bids)
+        prices, pe = self._mantissas([p for p, _ in bids] + [p for p, _ in asks])
+        qtys, qe = self._mantissas([q for _, q in bids] + [q for _, q in asks])
+        bid_px = prices[:n_bids]
+        ask_px = prices[n_bids:]
+        return ormsgpack.packb(
+            {
+                "v": FORMAT_VERSION,
+                "E": event_time_ms,
+                "u": update_id,
+                "r": recv_time_ms,
+                "pe": pe,
+                "qe": qe,
+                "bp": bid_px[:1] + [a - b for a, b in zip(bid_px, bid_px[1:], strict=False)],
+                "bq": qtys[:n_bids],
+                "ap": ask_px[:1] + [b - a for a, b in zip(ask_px, ask_px[1:], strict=False)],
+                "aq": qtys[n_bids:],
+            }
+        )
+
+    def _mantissas(self, values: list[str]) -> tuple[list[int], int]:
+        """Integers m_i and one exponent e with value_i == m_i * 10**e exactly."""
+        cache = self._ints
+        try:
+            ints = [cache[v] for v in values]
+        except KeyError:
+            ints = self._learn(values)
+        # Drop the common trailing zeros, so deltas and quantities pack into few bytes.
+        common = math.gcd(*ints)
+        shift = 0
+        while common and common % 10 == 0:
+            common //= 10
+            shift += 1
+        if shift:
+            divisor = 10**shift
+            ints = [m // divisor for m in ints]
+        return ints, shift - self._scale
+
+    def _learn(self, values: list[str]) -> list[int]:
+        cache = self._ints
+        if len(cache) > self._CACHE_LIMIT:
+            cache.clear()
+        for value in values:
+            if value not in cache:
+                mantissa, exponent = parse_decimal(value)
+                if -exponent > self._scale:  # more decimals than ever: rescale everything
+                    self._scale = -exponent
+                    cache.clear()
+                    return self._learn(values)
+                cache[value] = mantissa * 10 ** (self._scale + exponent)
+        return [cache[v] for v in values]
+
+
+def parse_decimal(value: str) -> tuple[int, int]:
+    """``"97123.4500"`` -> ``(971234500, -4)``; ValueError for anything but a plain decimal."""
+    head, dot, tail = value.partition(".")
+    if head.isdigit() and tail.isdigit():  # the exchange's usual spelling
+        return int(head + tail), -len(tail)
+    unsigned = head[1:] if head.startswith("-") else head
+    if not (unsigned.isdigit() or (dot and tail and not unsigned)) or (tail and not tail.isdigit()):
+        raise ValueError(f"not a plain decimal: {value!r}")
+    return int(head + tail), -len(tail)
+
+
+def format_decimal(mantissa: int, exponent: int) -> str:
+    """Exact, normalised decimal string: no exponent, no trailing zeros after the point."""
+    if exponent >= 0:
+        return str(mantissa * 10**exponent)
+    if mantissa < 0:
+        return "-" + format_decimal(-mantissa, exponent)
+    digits = str(mantissa).rjust(1 - exponent, "0")
+    tail = digits[exponent:].rstrip("0")
+    return f"{digits[:exponent]}.{tail}" if tail else digits[:exponent]
+
+
+class Decoder:
+    """Decodes values; remembers recent number formatting, which repeats second to second."""
+
+    _CACHE_LIMIT = 1 << 16
+
+    def __init__(self) -> None:
+        self._formatted: dict[int, dict[int, str]] = {}  # exponent -> mantissa -> text
+        self._size = 0
+
+    def decode(self, key: bytes, value: bytes) -> StoredSnapshot:
+        """Raises ValueError (or a subclass) when ``value`` is not a snapshot of a known format."""
+        symbol, ts_s = split_key(key)
+        doc: dict[str, Any] = ormsgpack.unpackb(value)
+        if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
+            raise ValueError(f"unknown format version {_version(doc)}")
+        try:
+            pe, qe = doc["pe"], doc["qe"]
+            bid_px = accumulate(doc["bp"], operator.sub)
+            ask_px = accumulate(doc["ap"])
+            bids = self._levels(bid_px, doc["bq"], pe, qe)
+            asks = self._levels(ask_px, doc["aq"], pe, qe)
+            return StoredSnapshot(symbol, ts_s, doc["E"], doc["u"], doc["r"], bids, asks)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"snapshot field missing or mistyped: {exc}") from exc
+
+    def _levels(self, prices: Iterable[int], qtys: list[int], pe: int, qe: int) -> list[Level]:
+        if self._size > self._CACHE_LIMIT:
+            self._formatted.clear()
+            self._size = 0
+        px_text = self._formatted.setdefault(pe, {})
+        qty_text = self._formatted.setdefault(qe, {})
+        levels = [
+            (
+                px_text.get(p) or self._format(px_text, p, pe),
+                qty_text.get(q) or self._format(qty_text, q, qe),
+            )
+            for p, q in zip(prices, qtys, strict=True)
+        ]
+        return levels
+
+    def _format(self, cache: dict[int, str], mantissa: int, exponent: int) -> str:
+        self._size += 1
+        cache[mantissa] = text = format_decimal(mantissa, exponent)
+        return text
+
+
+def _version(doc: object) -> object:
+    return doc.get("v") if isinstance(doc, dict) else type(doc).__name__

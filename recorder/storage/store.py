@@ -1,0 +1,233 @@
+"""The RocksDB directory: the only module that imports rocksdict.
+
+Layout: column family ``default`` holds snapshots only (``SYMBOL:seconds`` -> codec value);
+column family ``meta`` holds everything else (``format``, ``gap:SYMBOL:from_s``,
+``session:start_s``), so a scan of ``SYMBOL:`` keys sees snapshots only. One process writes
+(RocksDB's LOCK file enforces it); readers open read-only, which needs no lock and sees the
+data as of opening. Every rocksdict error is translated here into a ``StorageError``.
+
+Tuning (measured, see docs/benchmarks.md): zstd everywhere with a stronger level for the bottom
+level, and 32 KiB blocks so that consecutive snapshots of a symbol compress against each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ormsgpack
+from rocksdict import (
+    AccessType,
+    BlockBasedOptions,
+    DBCompressionType,
+    Options,
+    Rdict,
+    ReadOptions,
+    WriteBatch,
+)
+
+from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError
+from recorder.storage.codec import FORMAT_VERSION, MAX_TS_S, snapshot_key, symbol_end
+
+META_CF = "meta"
+FORMAT_KEY = b"format"
+GAP_PREFIX = b"gap:"
+SESSION_PREFIX = b"session:"
+_BLOCK_SIZE = 32 * 1024
+_ZSTD_LEVEL = 3
+_ZSTD_BOTTOM_LEVEL = 9
+
+
+def _options() -> Options:
+    options = Options(raw_mode=True)
+    options.create_if_missing(True)
+    options.create_missing_column_families(True)
+    options.set_compression_type(DBCompressionType.zstd())
+    options.set_compression_options(-14, _ZSTD_LEVEL, 0, 0)
+    options.set_bottommost_compression_type(DBCompressionType.zstd())
+    options.set_bottommost_compression_options(-14, _ZSTD_BOTTOM_LEVEL, 0, 0, True)
+    table = BlockBasedOptions()
+    table.set_block_size(_BLOCK_SIZE)
+    options.set_block_based_table_factory(table)
+    options.set_keep_log_file_num(5)
+    return options
+
+
+def _translate(path: Path, exc: Exception) -> StorageError:
+    text = str(exc)
+    if "lock" in text.lower():
+        return DatabaseLockedError(
+            f"{path} is in use by another obrec process (RocksDB lock held); "
+            "stop the other recorder or choose another --db"
+        )
+    return StorageError(f"RocksDB error at {path}: {text}")
+
+
+def _is_database(path: Path) -> bool:
+    return (path / "CURRENT").is_file()
+
+
+@dataclass(frozen=True, slots=True)
+class GapRecord:
+    symbol: str
+    from_s: int
+    to_s: int
+    reason: str
+
+
+@dataclass(slots=True)
+class PendingWrites:
+    """What the recorder wants written in the next batch."""
+
+    puts: list[tuple[bytes, bytes]]
+    meta_puts: list[tuple[bytes, bytes]]
+    deletes_from: list[tuple[str, int]]  # (symbol, from_s): delete SYMBOL:from_s .. SYMBOL:end
+
+    @classmethod
+    def empty(cls) -> PendingWrites:
+        return cls([], [], [])
+
+    def __bool__(self) -> bool:
+        return bool(self.puts or self.meta_puts or self.deletes_from)
+
+
+class Store:
+    """An open obrec directory. Use ``Store.open_writer`` or ``Store.open_reader``."""
+
+    def __init__(self, path: Path, db: Rdict, *, writable: bool) -> None:
+        self.path = path
+        self._db = db
+        self._writable = writable
+        self._meta = db.get_column_family(META_CF)
+        self._meta_handle = db.get_column_family_handle(META_CF)
+
+    # -- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    def open_writer(cls, path: Path) -> Store:
+        """Open for recording: create the directory if needed, refuse a non-obrec directory."""
+        if path.exists() and not path.is_dir():
+            raise StorageError(f"{path} is a file, not a directory; choose another --db")
+        if path.is_dir() and any(path.iterdir()) and not _is_database(path):
+            raise StorageError(
+                f"{path} is not empty and is not an obrec database; "
+                "choose an empty or new directory for --db"
+            )
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            db = Rdict(str(path), _options(), column_families={META_CF: _options()})
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            raise _translate(path, exc) from exc
+        store = cls(path, db, writable=True)
+        store._check_format(create=True)
+        return store
+
+    @classmethod
+    def open_reader(cls, path: Path) -> Store:
+        """Open read-only; never creates anything. Sees the data as of opening."""
+        if not _is_database(path):
+            raise DatabaseMissingError(
+                f"no obrec database at {path}; pass --db (or set OBREC_DB) to a directory "
+                "written by `obrec record`"
+            )
+        try:
+            db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
+            db.get_column_family(META_CF)
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            raise _translate(path, exc) from exc
+        store = cls(path, db, writable=False)
+        store._check_format(create=False)
+        return store
+
+    def _check_format(self, *, create: bool) -> None:
+        raw = self._meta.get(FORMAT_KEY)
+        if raw is None:
+            if not create:
+                raise DatabaseMissingError(f"{self.path} is a RocksDB directory but not obrec's")
+            self._meta[FORMAT_KEY] = ormsgpack.packb({"format_version": FORMAT_VERSION})
+            return
+        version = ormsgpack.unpackb(raw).get("format_version")
+        if version != FORMAT_VERSION:
+            raise StorageError(
+                f"{self.path} holds format version {version}; this obrec reads {FORMAT_VERSION}"
+            )
+
+    def close(self) -> None:
+        try:
+            if self._writable:
+                self._db.flush()
+            self._db.close()
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            raise _translate(self.path, exc) from exc
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self, pending: PendingWrites) -> None:
+        """Write one atomic batch: deletes first, then puts (so a re-stored second survives)."""
+        batch = WriteBatch(raw_mode=True)
+        for symbol, from_s in pending.deletes_from:
+            batch.delete_range(snapshot_key(symbol, from_s), symbol_end(symbol))
+        for key, value in pending.puts:
+            batch.put(key, value)
+        for key, value in pending.meta_puts:
+            batch.put(key, value, self._meta_handle)
+        try:
+            self._db.write(batch)
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            raise _translate(self.path, exc) from exc
+
+    def put_meta(self, key: bytes, doc: dict[str, Any]) -> None:
+        self.write(PendingWrites([], [(key, ormsgpack.packb(doc))], []))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def scan(self, symbol: str, from_s: int, to_s: int) -> Iterator[tuple[bytes, bytes]]:
+        """Raw (key, value) pairs of ``symbol`` for seconds ``from_s..to_s`` inclusive."""
+        read_opt = ReadOptions()
+        end = snapshot_key(symbol, to_s + 1) if to_s < MAX_TS_S else symbol_end(symbol)
+        read_opt.set_iterate_upper_bound(end)
+        start = snapshot_key(symbol, min(max(from_s, 0), MAX_TS_S))
+        try:
+            yield from self._db.items(from_key=start, read_opt=read_opt)
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            raise _translate(self.path, exc) from exc
+
+    def meta_items(self, prefix: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        read_opt = ReadOptions()
+        read_opt.set_iterate_upper_bound(prefix[:-1] + bytes([prefix[-1] + 1]))
+        for key, raw in self._meta.items(from_key=prefix, read_opt=read_opt):
+            yield key, ormsgpack.unpackb(raw)
+
+    def gaps(self) -> list[GapRecord]:
+        records = []
+        for key, doc in self.meta_items(GAP_PREFIX):
+            symbol, _, from_s = key[len(GAP_PREFIX) :].decode().rpartition(":")
+            records.append(GapRecord(symbol, int(from_s), doc["to"], doc["reason"]))
+        return records
+
+    def symbols(self) -> list[str]:
+        """Every symbol with at least one snapshot, by seeking from symbol to symbol."""
+        found: list[str] = []
+        it = self._db.iter()
+        it.seek_to_first()
+        while it.valid():
+            symbol = bytes(it.key()).partition(b":")[0].decode()
+            found.append(symbol)
+            it.seek(symbol_end(symbol))
+        return found
+
+
+def gap_key(symbol: str, from_s: int) -> bytes:
+    return GAP_PREFIX + f"{symbol}:{from_s:010d}".encode()
+
+
+def session_key(start_s: int) -> bytes:
+    return SESSION_PREFIX + f"{start_s:010d}".encode()
