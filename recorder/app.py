@@ -32,12 +32,13 @@ from recorder.binance.wire import DepthUpdate, MalformedMessageError, decode_fra
 from recorder.book.exchange_clock import ExchangeClock
 from recorder.book.sync import (
     Gap,
+    GapReason,
     Invalidate,
     Outcome,
     RequestSnapshot,
     Snapshot,
     SymbolSync,
-    SyncState,
+    Synced,
 )
 from recorder.config import RecordConfig
 from recorder.errors import ExchangeError, RateLimitedError, RecorderError, UnknownSymbolError
@@ -74,7 +75,9 @@ class _Connection:
 class Recorder:
     """One recording run over one directory. Construct, then ``await run(stop)``."""
 
-    def __init__(self, config: RecordConfig, *, wall_clock: Callable[[], float] = time.time):
+    def __init__(
+        self, config: RecordConfig, *, wall_clock: Callable[[], float] = time.time
+    ) -> None:
         self.config = config
         self.syncs = {symbol: SymbolSync(symbol, config.depth) for symbol in config.symbols}
         self.stats = {symbol: SymbolStats() for symbol in config.symbols}
@@ -106,9 +109,7 @@ class Recorder:
                 self._store = store
                 start_s = int(self._wall())
                 store.put_meta(session_key(start_s), self._session_doc(start_s, end_s=None))
-                log.info(
-                    "recording %d symbol(s) into %s", len(self.config.symbols), store.path
-                )
+                log.info("recording %d symbol(s) into %s", len(self.config.symbols), store.path)
                 try:
                     await self._run_tasks(session, rest, stop)
                 finally:
@@ -120,7 +121,9 @@ class Recorder:
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(self._stream(session, c)) for c in self._connections]
-                tasks += [group.create_task(self._snapshot_worker(rest)) for _ in range(SNAPSHOT_WORKERS)]
+                tasks += [
+                    group.create_task(self._snapshot_worker(rest)) for _ in range(SNAPSHOT_WORKERS)
+                ]
                 tasks.append(group.create_task(self._ticker()))
                 await stop.wait()
                 for task in tasks:
@@ -137,8 +140,8 @@ class Recorder:
         unknown = [s for s in self.config.symbols if s not in trading]
         if unknown:
             raise UnknownSymbolError(
-                f"unknown or non-trading symbol(s): {', '.join(unknown)} at {self.config.rest_url}; "
-                "check the spelling (e.g. BTCUSDT)"
+                f"unknown or non-trading symbol(s): {', '.join(unknown)} at "
+                f"{self.config.rest_url}; check the spelling (e.g. BTCUSDT)"
             )
 
     def _finish(self, start_s: int) -> None:
@@ -194,7 +197,7 @@ class Recorder:
             self.malformed_frames += 1
             log.warning("%s (ignored; %d so far)", exc, self.malformed_frames)
             return
-        if type(message) is not DepthUpdate:
+        if not isinstance(message, DepthUpdate):
             log.info("stream event %s on %s", message.event_type, message.stream)
             return
         sync = self.syncs.get(message.symbol)
@@ -213,18 +216,21 @@ class Recorder:
         while True:
             request = await self._requests.get()
             sync = self.syncs[request.symbol]
-            if sync.state is SyncState.LIVE:
+            if sync.live:
                 continue  # answered by an earlier snapshot
             delay = self._budget.reserve(weight, self._wall())
             if request.attempt > 1:
                 delay = max(delay, min(_SNAPSHOT_RETRY_CAP_S, 0.25 * 2 ** (request.attempt - 2)))
             await asyncio.sleep(delay)
             while (paused := self._budget.paused_for(self._wall())) > 0:
+                # Take a fresh place in the queue after the pause, so queued calls stay spread.
                 await asyncio.sleep(paused)
+                await asyncio.sleep(self._budget.reserve(weight, self._wall()))
             try:
                 snapshot = await rest.depth(request.symbol, limit)
             except RateLimitedError as exc:
-                self._budget.pause(self._wall() + exc.retry_after_s)
+                now_s = self._wall()
+                self._budget.pause(now_s + exc.retry_after_s, now_s)
                 log.warning("%s; every REST call waits", exc)
                 outcomes = sync.on_snapshot_failed()
             except ExchangeError as exc:
@@ -232,8 +238,6 @@ class Recorder:
                 outcomes = sync.on_snapshot_failed()
             else:
                 outcomes = sync.on_snapshot(snapshot)
-                if sync.state is SyncState.LIVE:
-                    log.info("%s in sync at update id %d", request.symbol, sync.update_id)
             self._handle(outcomes)
 
     async def _ticker(self) -> None:
@@ -262,10 +266,17 @@ class Recorder:
                 self._invalidate(outcome)
             elif type(outcome) is Gap:
                 self._record_gap(outcome)
+            elif type(outcome) is Synced:
+                log.info("%s in sync from update id %d", outcome.symbol, outcome.update_id)
 
     def _store_snapshot(self, snap: Snapshot) -> None:
         last = self._last_encoded
-        if last is not None and last[0] is snap.bids and last[1] is snap.asks and last[2] == snap.update_id:
+        if (
+            last is not None
+            and last[0] is snap.bids
+            and last[1] is snap.asks
+            and last[2] == snap.update_id
+        ):
             value = last[3]  # the same book over several quiet seconds
         else:
             try:
@@ -274,6 +285,7 @@ class Recorder:
                 )
             except ValueError as exc:
                 log.warning("%s second %d not stored: %s", snap.symbol, snap.ts_s, exc)
+                self._record_gap(Gap(snap.symbol, snap.ts_s, snap.ts_s, GapReason.BAD_LEVEL))
                 return
             self._last_encoded = (snap.bids, snap.asks, snap.update_id, value)
         self._pending.puts.append((snapshot_key(snap.symbol, snap.ts_s), value))

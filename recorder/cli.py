@@ -49,10 +49,12 @@ DbOption = Annotated[
     ),
 ]
 RestUrlOption = Annotated[
-    str, typer.Option("--rest-url", envvar="OBREC_REST_URL", help="Binance-compatible REST base URL.")
+    str,
+    typer.Option("--rest-url", envvar="OBREC_REST_URL", help="Binance-compatible REST base URL."),
 ]
 WsUrlOption = Annotated[
-    str, typer.Option("--ws-url", envvar="OBREC_WS_URL", help="Binance-compatible WebSocket base URL.")
+    str,
+    typer.Option("--ws-url", envvar="OBREC_WS_URL", help="Binance-compatible WebSocket base URL."),
 ]
 DepthOption = Annotated[int, typer.Option("--depth", help="Levels per side in each snapshot.")]
 
@@ -114,7 +116,9 @@ def record(
 @app.command()
 def query(
     symbol: Annotated[str, typer.Argument(help="Symbol, e.g. BTCUSDT.")],
-    from_: Annotated[str, typer.Option("--from", help="Start (inclusive): unix s, ISO 8601, -1h, now.")],
+    from_: Annotated[
+        str, typer.Option("--from", help="Start (inclusive): unix s, ISO 8601, -1h, now.")
+    ],
     to: Annotated[str, typer.Option("--to", help="End (inclusive).")] = "now",
     db: DbOption = None,
     output_format: Annotated[str, typer.Option("--format", help="jsonl or json.")] = "jsonl",
@@ -135,7 +139,10 @@ def query(
     symbol = symbol.upper()
     with Store.open_reader(db or default_db_path()) as store:
         check_symbol(store, symbol)
-        docs = (snapshot_doc(s) for s in iter_window(store, symbol, from_s, to_s, skip_corrupt=skip_corrupt))
+        docs = (
+            snapshot_doc(s)
+            for s in iter_window(store, symbol, from_s, to_s, skip_corrupt=skip_corrupt)
+        )
         out = sys.stdout.buffer
         count = 0
         if output_format == "json":
@@ -152,7 +159,9 @@ def query(
 
 @app.command()
 def simulate(
-    symbols: Annotated[str, typer.Option("--symbols", help="Symbols to simulate.")] = "BTCUSDT,ETHUSDT,SOLUSDT",
+    symbols: Annotated[
+        str, typer.Option("--symbols", help="Symbols to simulate.")
+    ] = "BTCUSDT,ETHUSDT,SOLUSDT",
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8765,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated market.")] = 1,
@@ -174,8 +183,12 @@ def simulate(
             server = SimulatorServer(market, host=host, port=port)
             await server.start()
         except OSError as exc:
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0") from exc
-        print(f"simulating {', '.join(names)}: --rest-url {server.rest_url} --ws-url {server.ws_url}")
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0"
+            ) from exc
+        print(
+            f"simulating {', '.join(names)}: --rest-url {server.rest_url} --ws-url {server.ws_url}"
+        )
         sys.stdout.flush()
         try:
             await stop.wait()
@@ -188,9 +201,12 @@ def simulate(
 @app.command()
 def demo(
     seconds: Annotated[int, typer.Option("--seconds", help="How long to record.")] = 15,
-    symbols: Annotated[str, typer.Option("--symbols", help="Simulated symbols.")] = "BTCUSDT,ETHUSDT,SOLUSDT",
+    symbols: Annotated[
+        str, typer.Option("--symbols", help="Simulated symbols.")
+    ] = "BTCUSDT,ETHUSDT,SOLUSDT",
     db: Annotated[
-        Path | None, typer.Option("--db", help="Where to store (default: a new temporary directory).")
+        Path | None,
+        typer.Option("--db", help="Where to store (default: a new temporary directory)."),
     ] = None,
     depth: DepthOption = 20,
 ) -> None:

@@ -44,7 +44,7 @@ class RecordConfig:
     grace_ms: int = 1000
     """How long past a quiet second's end (by exchange time) before it is final."""
     weight_per_minute: int = 3000
-    """Our share of Binance's 6,000 per-minute REST weight budget (other clients may share the IP)."""
+    """Our share of Binance's 6,000 per-minute REST weight (other clients may share the IP)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.depth <= MAX_DEPTH:

@@ -1,4 +1,6 @@
-"""``obrec demo``: the simulated exchange and the recorder in one process, then a look at the data."""
+"""``obrec demo``: the simulated exchange and the recorder in one process, then the stored data.
+
+It imports the simulator, so only the CLI imports this module (lazily)."""
 
 from __future__ import annotations
 

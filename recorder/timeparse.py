@@ -10,7 +10,10 @@ from recorder.errors import UsageError
 
 _RELATIVE = re.compile(r"^-(\d+)([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-_HINT = "use unix seconds, ISO 8601 like 2026-01-01T00:00 (UTC unless an offset is given), now, or -15m/-1h/-2d"
+_HINT = (
+    "use unix seconds, ISO 8601 like 2026-01-01T00:00 (UTC unless an offset is given), "
+    "now, or -15m/-1h/-2d"
+)
 
 
 def parse_time(text: str, now_s: int, *, option: str = "time") -> int:
@@ -23,7 +26,9 @@ def parse_time(text: str, now_s: int, *, option: str = "time") -> int:
     if match := _RELATIVE.match(value):
         return now_s - int(match[1]) * _UNIT_S[match[2]]
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+        parsed = datetime.fromisoformat(
+            value.replace("Z", "+00:00") if value.endswith("Z") else value
+        )
     except ValueError:
         raise UsageError(f"{option} {text!r} is not a time; {_HINT}") from None
     if parsed.tzinfo is None:

@@ -31,13 +31,17 @@ class WeightBudget:
         """Seconds left of an exchange-imposed pause (0 when none)."""
         return max(0.0, self._paused_until_s - now_s)
 
-    def pause(self, until_s: float) -> None:
-        """The exchange said stop (429/418 Retry-After) until ``until_s``."""
-        self._paused_until_s = max(self._paused_until_s, until_s)
+    def pause(self, until_s: float, now_s: float) -> None:
+        """The exchange said stop (429/418 Retry-After) until ``until_s``; no refill meanwhile."""
+        self._refill(now_s)
         self._tokens = min(self._tokens, 0.0)
+        self._paused_until_s = max(self._paused_until_s, until_s)
+        self._updated_s = self._paused_until_s
 
     def _refill(self, now_s: float) -> None:
-        if self._updated_s is not None:  # nothing refills while paused
-            elapsed = max(0.0, now_s - max(self._updated_s, self._paused_until_s))
+        if self._updated_s is None:
+            self._updated_s = now_s
+        elif now_s > self._updated_s:
+            elapsed = now_s - self._updated_s
             self._tokens = min(self._burst, self._tokens + elapsed * self._rate_per_s)
-        self._updated_s = now_s
+            self._updated_s = now_s

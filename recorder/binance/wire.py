@@ -107,8 +107,8 @@ def decode_trading_symbols(body: Any) -> frozenset[str]:
     """The symbols with status TRADING in a parsed ``/api/v3/exchangeInfo`` body."""
     try:
         return frozenset(s["symbol"] for s in body["symbols"] if s.get("status") == "TRADING")
-    except (KeyError, TypeError) as exc:
-        raise MalformedMessageError(f"exchangeInfo without {exc}") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise MalformedMessageError(f"exchangeInfo is not as documented: {exc}") from exc
 
 
 def _excerpt(raw: str | bytes, limit: int = 80) -> str:

@@ -20,8 +20,12 @@ class ExchangeClock:
 
     def observe(self, event_time_ms: int, recv_time_ms: int) -> None:
         delay = recv_time_ms - event_time_ms
-        if self._window_start_ms is None or recv_time_ms - self._window_start_ms >= self._window_ms:
-            self._previous_min = self._current_min
+        elapsed = None if self._window_start_ms is None else recv_time_ms - self._window_start_ms
+        if elapsed is None or elapsed >= self._window_ms:
+            # After a silence of two windows the old minimum says nothing about now.
+            self._previous_min = (
+                self._current_min if elapsed and elapsed < 2 * self._window_ms else None
+            )
             self._current_min = delay
             self._window_start_ms = recv_time_ms
         elif self._current_min is None or delay < self._current_min:

@@ -80,7 +80,7 @@ class BookSide:
     def top(self, n: int) -> list[Level]:
         """The best ``n`` levels, best first."""
         if len(self._top) < n and self._edge != _INF:
-            self._rebuild()
+            self._rebuild(keep=n)
         levels = self.levels
         top_px = self._top_px
         return [(px, levels[px]) for px in (top_px[key] for key in self._top[:n])]
@@ -98,12 +98,13 @@ class BookSide:
         del self._top[keep:]
         self._edge = self._top[-1]
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, keep: int = 0) -> None:
         sign = self._sign
         by_key = {sign * float(price): price for price in self.levels}
         keys = sorted(by_key)
-        if len(keys) > self._cache_size:
-            keys = keys[: self._cache_size]
+        keep = max(keep, self._cache_size)
+        if len(keys) > keep:
+            keys = keys[:keep]
             self._edge = keys[-1]
         else:
             self._edge = _INF
@@ -116,9 +117,10 @@ class OrderBook:
 
     __slots__ = ("asks", "bids")
 
-    def __init__(self) -> None:
-        self.bids = BookSide(is_bid=True)
-        self.asks = BookSide(is_bid=False)
+    def __init__(self, depth: int = 20) -> None:
+        cache_size = max(64, 2 * depth)  # serving top(depth) never needs a rebuild
+        self.bids = BookSide(is_bid=True, cache_size=cache_size)
+        self.asks = BookSide(is_bid=False, cache_size=cache_size)
 
     def replace(self, bids: Iterable[Sequence[str]], asks: Iterable[Sequence[str]]) -> None:
         self.bids.replace(bids)

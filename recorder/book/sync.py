@@ -1,4 +1,4 @@
-"""Binance's "manage a local order book correctly" procedure, with per-second snapshots, for one symbol.
+"""Binance's "manage a local order book correctly" procedure, plus per-second snapshots, per symbol.
 
 Pure and synchronous: events, REST snapshots, a watermark and losses go in; outcomes come out.
 No I/O, no clock; the caller stamps times and performs the outcomes. The rules (DESIGN §1.3, §2):
@@ -61,6 +61,14 @@ class RequestSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class Synced:
+    """The book is live again, from the event with update id ``update_id``."""
+
+    symbol: str
+    update_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The final book of second ``ts_s``: store it."""
 
@@ -91,7 +99,7 @@ class Gap:
     reason: GapReason
 
 
-Outcome = RequestSnapshot | Snapshot | Invalidate | Gap
+Outcome = RequestSnapshot | Synced | Snapshot | Invalidate | Gap
 
 
 class SymbolSync:
@@ -100,7 +108,7 @@ class SymbolSync:
     def __init__(self, symbol: str, depth: int) -> None:
         self.symbol = symbol
         self.depth = depth
-        self.book = OrderBook()
+        self.book = OrderBook(depth)
         self.state = SyncState.SYNCING
         self.resyncs = 0
         self.ignored_events = 0
@@ -114,6 +122,10 @@ class SymbolSync:
         self._next_s = 0  # first second not final yet (live only)
         self._gap_from: int | None = None
         self._gap_reason = GapReason.STARTUP
+
+    @property
+    def live(self) -> bool:
+        return self.state is SyncState.LIVE
 
     @property
     def update_id(self) -> int:
@@ -244,8 +256,11 @@ class SymbolSync:
     # -- syncing path -----------------------------------------------------------------------
 
     def _buffer_event(self, event: DepthUpdate, out: list[Outcome]) -> None:
-        if self._gap_from is None:
-            self._gap_from = event.event_time_ms // 1000
+        event_s = event.event_time_ms // 1000
+        if self._gap_from is None or (
+            self._gap_reason is GapReason.STARTUP and event_s < self._gap_from
+        ):
+            self._gap_from = event_s  # a start-up gap begins at the earliest second seen
         if len(self._buffer) >= MAX_BUFFERED_EVENTS:
             del self._buffer[0]  # S2 will then reject any snapshot older than what is kept
         self._buffer.append(event)
@@ -291,6 +306,7 @@ class SymbolSync:
             out.append(Gap(self.symbol, self._gap_from, live_s - 1, self._gap_reason))
         self._gap_from = None
         self._next_s = live_s
+        out.append(Synced(self.symbol, first.last_update_id))
         self._apply(first, out)
         replay, self._buffer = buffer[1:], []
         for event in replay:

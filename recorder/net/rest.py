@@ -27,7 +27,9 @@ _DEFAULT_RETRY_AFTER_S = 60.0
 class RestClient:
     """Typed REST calls over one shared ``aiohttp.ClientSession``."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_s: float = 10.0):
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, timeout_s: float = 10.0
+    ) -> None:
         self._session = session
         self._base_url = base_url
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -35,7 +37,9 @@ class RestClient:
         """The exchange's own count of this IP's request weight this minute, when it says."""
 
     async def trading_symbols(self, symbols: Sequence[str] = ()) -> frozenset[str]:
-        return decode_trading_symbols(await self._get_json(exchange_info_url(self._base_url, symbols)))
+        return decode_trading_symbols(
+            await self._get_json(exchange_info_url(self._base_url, symbols))
+        )
 
     async def depth(self, symbol: str, limit: int) -> DepthSnapshot:
         return decode_depth_snapshot(await self._get_json(depth_url(self._base_url, symbol, limit)))

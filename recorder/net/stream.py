@@ -26,7 +26,9 @@ async def frames(
             url, heartbeat=HEARTBEAT_S, autoping=True, max_msg_size=16 * 1024 * 1024
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise ExchangeError(f"cannot open {url.split('?')[0]}: {exc or type(exc).__name__}") from exc
+        raise ExchangeError(
+            f"cannot open {url.split('?', 1)[0]}: {exc or type(exc).__name__}"
+        ) from exc
     async with ws:
         async for message in ws:
             if message.type is aiohttp.WSMsgType.TEXT:

@@ -63,7 +63,10 @@ class SymbolMarket:
     def seed_book(self) -> None:
         self.mid = int(self.spec.mid_price * TICKS_PER_UNIT)
         for _ in range(self.spec.levels_per_side * 3):
-            if len(self.bids) < self.spec.levels_per_side and (bid := self.mid - self._distance()) > 0:
+            if (
+                len(self.bids) < self.spec.levels_per_side
+                and (bid := self.mid - self._distance()) > 0
+            ):
                 self.bids[bid] = self._lots()
             if len(self.asks) < self.spec.levels_per_side:
                 self.asks[self.mid + 1 + self._distance()] = self._lots()

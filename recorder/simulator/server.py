@@ -140,7 +140,9 @@ class SimulatorServer:
         if market is None:
             return _binance_error(400, -1121, "Invalid symbol.")
         body: dict[str, Any] = market.depth(limit)
-        return web.Response(body=orjson.dumps(body), content_type="application/json", headers=headers)
+        return web.Response(
+            body=orjson.dumps(body), content_type="application/json", headers=headers
+        )
 
     # -- streams ----------------------------------------------------------------------------
 
@@ -149,7 +151,9 @@ class SimulatorServer:
         by_name = {depth_stream_name(s): s for s in self.market.symbols}
         unknown = [n for n in names if n not in by_name]
         if not names or unknown:
-            return _binance_error(400, -1121, f"Invalid stream(s): {', '.join(unknown) or '(none)'}")
+            return _binance_error(
+                400, -1121, f"Invalid stream(s): {', '.join(unknown) or '(none)'}"
+            )
         ws = web.WebSocketResponse(heartbeat=PING_INTERVAL_S)
         await ws.prepare(request)
         symbols = [by_name[n] for n in names]

@@ -15,7 +15,7 @@ import math
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import Any
 
 import ormsgpack
@@ -88,6 +88,25 @@ class Encoder:
         qtys, qe = self._mantissas([q for _, q in bids] + [q for _, q in asks])
         bid_px = prices[:n_bids]
         ask_px = prices[n_bids:]
+        try:
+            return self._pack(
+                event_time_ms, update_id, recv_time_ms, bid_px, ask_px, qtys, n_bids, pe, qe
+            )
+        except TypeError as exc:  # ormsgpack: an integer beyond 64 bits
+            raise ValueError(f"a level does not fit the format's 64-bit columns: {exc}") from exc
+
+    @staticmethod
+    def _pack(
+        event_time_ms: int,
+        update_id: int,
+        recv_time_ms: int,
+        bid_px: list[int],
+        ask_px: list[int],
+        qtys: list[int],
+        n_bids: int,
+        pe: int,
+        qe: int,
+    ) -> bytes:
         return ormsgpack.packb(
             {
                 "v": FORMAT_VERSION,
@@ -96,9 +115,9 @@ class Encoder:
                 "r": recv_time_ms,
                 "pe": pe,
                 "qe": qe,
-                "bp": bid_px[:1] + [a - b for a, b in zip(bid_px, bid_px[1:], strict=False)],
+                "bp": bid_px[:1] + [a - b for a, b in pairwise(bid_px)],
                 "bq": qtys[:n_bids],
-                "ap": ask_px[:1] + [b - a for a, b in zip(ask_px, ask_px[1:], strict=False)],
+                "ap": ask_px[:1] + [b - a for a, b in pairwise(ask_px)],
                 "aq": qtys[n_bids:],
             }
         )
@@ -139,10 +158,14 @@ class Encoder:
 def parse_decimal(value: str) -> tuple[int, int]:
     """``"97123.4500"`` -> ``(971234500, -4)``; ValueError for anything but a plain decimal."""
     head, dot, tail = value.partition(".")
-    if head.isdigit() and tail.isdigit():  # the exchange's usual spelling
+    if head.isdigit() and tail.isdigit() and value.isascii():  # the exchange's usual spelling
         return int(head + tail), -len(tail)
     unsigned = head[1:] if head.startswith("-") else head
-    if not (unsigned.isdigit() or (dot and tail and not unsigned)) or (tail and not tail.isdigit()):
+    if (
+        not value.isascii()
+        or not (unsigned.isdigit() or (dot and tail and not unsigned))
+        or (tail and not tail.isdigit())
+    ):
         raise ValueError(f"not a plain decimal: {value!r}")
     return int(head + tail), -len(tail)
 
@@ -175,6 +198,8 @@ class Decoder:
             raise ValueError(f"unknown format version {_version(doc)}")
         try:
             pe, qe = doc["pe"], doc["qe"]
+            if not all(type(doc[field]) is int for field in ("E", "u", "r", "pe", "qe")):
+                raise ValueError("a header field is not an integer")
             bid_px = accumulate(doc["bp"], operator.sub)
             ask_px = accumulate(doc["ap"])
             bids = self._levels(bid_px, doc["bq"], pe, qe)
@@ -189,16 +214,17 @@ class Decoder:
             self._size = 0
         px_text = self._formatted.setdefault(pe, {})
         qty_text = self._formatted.setdefault(qe, {})
-        levels = [
+        return [
             (
                 px_text.get(p) or self._format(px_text, p, pe),
                 qty_text.get(q) or self._format(qty_text, q, qe),
             )
             for p, q in zip(prices, qtys, strict=True)
         ]
-        return levels
 
     def _format(self, cache: dict[int, str], mantissa: int, exponent: int) -> str:
+        if type(mantissa) is not int:  # only cache misses get here, so this check is cheap
+            raise ValueError(f"a level column holds {type(mantissa).__name__}, not an integer")
         self._size += 1
         cache[mantissa] = text = format_decimal(mantissa, exponent)
         return text

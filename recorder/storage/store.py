@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ormsgpack
 from rocksdict import (
@@ -100,8 +100,6 @@ class Store:
         self.path = path
         self._db = db
         self._writable = writable
-        self._meta = db.get_column_family(META_CF)
-        self._meta_handle = db.get_column_family_handle(META_CF)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -141,12 +139,16 @@ class Store:
         store._check_format(create=False)
         return store
 
+    def _meta(self) -> Rdict:
+        """The ``meta`` column family; not kept, since a kept one holds the DB open after close."""
+        return self._db.get_column_family(META_CF)
+
     def _check_format(self, *, create: bool) -> None:
-        raw = self._meta.get(FORMAT_KEY)
+        raw = self._meta().get(FORMAT_KEY)
         if raw is None:
             if not create:
                 raise DatabaseMissingError(f"{self.path} is a RocksDB directory but not obrec's")
-            self._meta[FORMAT_KEY] = ormsgpack.packb({"format_version": FORMAT_VERSION})
+            self._meta()[FORMAT_KEY] = ormsgpack.packb({"format_version": FORMAT_VERSION})
             return
         version = ormsgpack.unpackb(raw).get("format_version")
         if version != FORMAT_VERSION:
@@ -177,8 +179,9 @@ class Store:
             batch.delete_range(snapshot_key(symbol, from_s), symbol_end(symbol))
         for key, value in pending.puts:
             batch.put(key, value)
+        meta = self._db.get_column_family_handle(META_CF) if pending.meta_puts else None
         for key, value in pending.meta_puts:
-            batch.put(key, value, self._meta_handle)
+            batch.put(key, value, meta)
         try:
             self._db.write(batch)
         except Exception as exc:  # rocksdict raises bare Exception; translated once, here
@@ -203,8 +206,8 @@ class Store:
     def meta_items(self, prefix: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
         read_opt = ReadOptions()
         read_opt.set_iterate_upper_bound(prefix[:-1] + bytes([prefix[-1] + 1]))
-        for key, raw in self._meta.items(from_key=prefix, read_opt=read_opt):
-            yield key, ormsgpack.unpackb(raw)
+        for key, raw in self._meta().items(from_key=prefix, read_opt=read_opt):
+            yield cast(bytes, key), ormsgpack.unpackb(raw)
 
     def gaps(self) -> list[GapRecord]:
         records = []

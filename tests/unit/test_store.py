@@ -1,0 +1,237 @@
+"""The RocksDB directory, on a real database under tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError
+from recorder.storage.codec import MAX_TS_S, snapshot_key
+from recorder.storage.store import (
+    GapRecord,
+    PendingWrites,
+    Store,
+    gap_key,
+    session_key,
+)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "db"
+
+
+@pytest.fixture
+def writer(db_path: Path) -> Iterator[Store]:
+    with Store.open_writer(db_path) as store:
+        yield store
+
+
+def _value(symbol: str, ts_s: int, tag: str = "") -> bytes:
+    return f"{symbol}@{ts_s}{tag}".encode()
+
+
+def _put(store: Store, symbol: str, *seconds: int, tag: str = "") -> None:
+    store.write(
+        PendingWrites([(snapshot_key(symbol, s), _value(symbol, s, tag)) for s in seconds], [], [])
+    )
+
+
+def _seconds(store: Store, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S) -> list[int]:
+    out = []
+    for key, value in store.scan(symbol, from_s, to_s):
+        symbol_of_key, _, seconds = bytes(key).decode().rpartition(":")
+        assert symbol_of_key == symbol
+        assert bytes(value).decode().startswith(f"{symbol}@{int(seconds)}")
+        out.append(int(seconds))
+    return out
+
+
+# -- opening ------------------------------------------------------------------------------------
+
+
+def test_open_writer_creates_missing_directories(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "db"
+    with Store.open_writer(path) as store:
+        assert store.path == path
+    assert (path / "CURRENT").is_file()
+    with Store.open_reader(path) as reader:
+        assert reader.symbols() == []
+
+
+def test_open_writer_accepts_an_empty_directory(tmp_path: Path) -> None:
+    with Store.open_writer(tmp_path) as store:
+        _put(store, "BTCUSDT", 1)
+        assert _seconds(store, "BTCUSDT") == [1]
+
+
+def _record(path: Path, symbol: str, *seconds: int) -> None:
+    """Write in a writer that is closed and no longer referenced on return."""
+    with Store.open_writer(path) as store:
+        _put(store, symbol, *seconds)
+
+
+def test_reopened_writer_keeps_earlier_data(db_path: Path) -> None:
+    _record(db_path, "BTCUSDT", 1, 2)
+    _record(db_path, "BTCUSDT", 3)
+    with Store.open_reader(db_path) as reader:
+        assert _seconds(reader, "BTCUSDT") == [1, 2, 3]
+
+
+def test_close_releases_the_write_lock(db_path: Path) -> None:
+    """A regression: kept column-family objects held the DB (and its lock) open after close."""
+    store = Store.open_writer(db_path)
+    _put(store, "BTCUSDT", 1)
+    store.close()
+    with Store.open_writer(db_path) as again:
+        assert _seconds(again, "BTCUSDT") == [1]
+
+
+def test_open_writer_refuses_a_foreign_directory(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(StorageError, match="not an obrec database"):
+        Store.open_writer(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "sub"]
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+    assert list((tmp_path / "sub").iterdir()) == []
+
+
+def test_open_writer_refuses_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "db"
+    path.write_bytes(b"data")
+    with pytest.raises(StorageError, match="is a file"):
+        Store.open_writer(path)
+    assert path.read_bytes() == b"data"
+
+
+def test_open_reader_on_a_missing_path_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "missing"
+    with pytest.raises(DatabaseMissingError, match="no obrec database"):
+        Store.open_reader(path)
+    assert not path.exists()
+
+
+def test_open_reader_on_a_foreign_directory(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(DatabaseMissingError):
+        Store.open_reader(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_second_writer_is_refused_while_the_first_is_open(db_path: Path, writer: Store) -> None:
+    _put(writer, "BTCUSDT", 5)
+    with pytest.raises(DatabaseLockedError, match="in use by another obrec process"):
+        Store.open_writer(db_path)
+    _put(writer, "BTCUSDT", 6)  # the first writer is unaffected
+    assert _seconds(writer, "BTCUSDT") == [5, 6]
+
+
+def test_reader_beside_a_writer_sees_data_as_of_opening(db_path: Path, writer: Store) -> None:
+    _put(writer, "BTCUSDT", 1, 2)
+    with Store.open_reader(db_path) as reader:
+        _put(writer, "BTCUSDT", 3)
+        assert _seconds(reader, "BTCUSDT") == [1, 2]
+        assert reader.symbols() == ["BTCUSDT"]
+    assert _seconds(writer, "BTCUSDT") == [1, 2, 3]
+
+
+# -- writing and scanning -----------------------------------------------------------------------
+
+
+def test_scan_window_is_inclusive_and_ordered(writer: Store) -> None:
+    _put(writer, "BTCUSDT", 1737158405, 1737158401, 1737158403, 1737158402, 1737158404)
+    _put(writer, "BTC", 1737158402)
+    _put(writer, "BTCUSDTX", 1737158402)
+    _put(writer, "ETHBTC", 1737158402)
+    assert _seconds(writer, "BTCUSDT", 1737158402, 1737158404) == [
+        1737158402,
+        1737158403,
+        1737158404,
+    ]
+    assert _seconds(writer, "BTCUSDT", 1737158403, 1737158403) == [1737158403]
+    assert _seconds(writer, "BTCUSDT", 1737158404, 1737158403) == []
+    assert _seconds(writer, "BTCUSDT", 0, 1737158400) == []
+    assert _seconds(writer, "BTCUSDT", 1737158406, MAX_TS_S) == []
+    assert _seconds(writer, "BTC") == [1737158402]
+    assert _seconds(writer, "NOPE") == []
+
+
+def test_scan_to_max_ts_covers_the_whole_symbol(writer: Store) -> None:
+    """Regression: ``to_s + 1`` at MAX_TS_S used to be an 11-digit upper bound."""
+    _put(writer, "BTCUSDT", 0, 1737158400, MAX_TS_S - 1, MAX_TS_S)
+    _put(writer, "BTCUSDTX", 5)
+    assert _seconds(writer, "BTCUSDT", 0, MAX_TS_S) == [0, 1737158400, MAX_TS_S - 1, MAX_TS_S]
+    assert _seconds(writer, "BTCUSDT", MAX_TS_S, MAX_TS_S) == [MAX_TS_S]
+    assert _seconds(writer, "BTCUSDT", 1, MAX_TS_S - 1) == [1737158400, MAX_TS_S - 1]
+    assert _seconds(writer, "BTCUSDT", -100, 0) == [0]
+
+
+def test_later_put_of_a_second_overwrites(writer: Store) -> None:
+    _put(writer, "BTCUSDT", 7)
+    writer.write(PendingWrites([(snapshot_key("BTCUSDT", 7), b"BTCUSDT@7 again")], [], []))
+    assert [bytes(v) for _, v in writer.scan("BTCUSDT", 0, MAX_TS_S)] == [b"BTCUSDT@7 again"]
+
+
+def test_deletes_apply_before_puts_of_the_same_batch(writer: Store) -> None:
+    _put(writer, "BTCUSDT", 10, 11, 12, 13, 14)
+    _put(writer, "ETHBTC", 12, 13)
+    writer.write(
+        PendingWrites(
+            puts=[(snapshot_key("BTCUSDT", 12), _value("BTCUSDT", 12, " restored"))],
+            meta_puts=[],
+            deletes_from=[("BTCUSDT", 12)],
+        )
+    )
+    assert _seconds(writer, "BTCUSDT") == [10, 11, 12]
+    assert bytes(dict(writer.scan("BTCUSDT", 12, 12))[snapshot_key("BTCUSDT", 12)]) == (
+        b"BTCUSDT@12 restored"
+    )
+    assert _seconds(writer, "ETHBTC") == [12, 13]
+
+
+def test_delete_range_does_not_reach_prefix_named_symbols(writer: Store) -> None:
+    _put(writer, "BTC", 1, 2)
+    _put(writer, "BTCUSDT", 1, 2)
+    writer.write(PendingWrites([], [], [("BTC", 0)]))
+    assert _seconds(writer, "BTC") == []
+    assert _seconds(writer, "BTCUSDT") == [1, 2]
+
+
+def test_empty_pending_writes_is_falsy() -> None:
+    assert not PendingWrites.empty()
+    assert PendingWrites([], [], [("X", 1)])
+    assert PendingWrites([], [(b"k", b"v")], [])
+
+
+def test_symbols_lists_recorded_symbols_in_order(writer: Store) -> None:
+    assert writer.symbols() == []
+    _put(writer, "ETHBTC", 1, 2, 3)
+    _put(writer, "BTCUSDT", 1, 2)
+    _put(writer, "BTC", 9)
+    _put(writer, "BTC-X", 4)
+    writer.put_meta(gap_key("ZZZ", 1), {"to": 2, "reason": "r"})  # meta is not a symbol
+    assert writer.symbols() == ["BTC-X", "BTC", "BTCUSDT", "ETHBTC"]
+
+
+def test_gaps_round_trip(db_path: Path) -> None:
+    with Store.open_writer(db_path) as store:
+        store.put_meta(gap_key("ETHBTC", 1737158400), {"to": 1737158460, "reason": "reconnect"})
+        store.write(
+            PendingWrites(
+                [],
+                [(gap_key("BTCUSDT", 5), b"\x82\xa2to\x07\xa6reason\xa5limit")],
+                [],
+            )
+        )
+        store.put_meta(session_key(1737158000), {"pid": 1})
+        assert gap_key("BTCUSDT", 5) == b"gap:BTCUSDT:0000000005"
+    with Store.open_reader(db_path) as reader:
+        assert reader.gaps() == [
+            GapRecord("BTCUSDT", 5, 7, "limit"),
+            GapRecord("ETHBTC", 1737158400, 1737158460, "reconnect"),
+        ]
+        assert list(reader.meta_items(b"session:")) == [(b"session:1737158000", {"pid": 1})]
+        assert reader.symbols() == []

@@ -1,0 +1,383 @@
+"""Every rule of ``recorder.book.sync`` (named as in its docstring), then a property test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recorder.binance.wire import DepthSnapshot, DepthUpdate
+from recorder.book.sync import (
+    Gap,
+    GapReason,
+    Invalidate,
+    Outcome,
+    RequestSnapshot,
+    Snapshot,
+    SymbolSync,
+    Synced,
+    SyncState,
+)
+
+SYMBOL = "BTCUSDT"
+Levels = Sequence[tuple[str, str]]
+T = TypeVar("T")
+
+
+def ev(first: int, last: int, time_ms: int, bids: Levels = (), asks: Levels = ()) -> DepthUpdate:
+    return DepthUpdate(
+        SYMBOL, time_ms, first, last, [list(b) for b in bids], [list(a) for a in asks], time_ms + 5
+    )
+
+
+def snap(
+    last_id: int, bids: Levels = (("10", "1"),), asks: Levels = (("20", "1"),)
+) -> DepthSnapshot:
+    return DepthSnapshot(last_id, [list(b) for b in bids], [list(a) for a in asks])
+
+
+def of_type(outcomes: list[Outcome], kind: type[T]) -> list[T]:
+    return [o for o in outcomes if isinstance(o, kind)]
+
+
+def live_machine(last_id: int = 100, time_ms: int = 1_000_000_100) -> SymbolSync:
+    """A machine that went live on a snapshot at ``last_id`` bridged by an event at ``time_ms``."""
+    sync = SymbolSync(SYMBOL, depth=5)
+    sync.on_event(ev(last_id, last_id + 1, time_ms))
+    sync.on_snapshot(snap(last_id))
+    assert sync.state is SyncState.LIVE
+    return sync
+
+
+# -- sync rules ---------------------------------------------------------------------------------
+
+
+def test_s1_first_event_asks_for_one_snapshot() -> None:
+    sync = SymbolSync(SYMBOL, depth=5)
+    assert sync.on_event(ev(10, 12, 1_000)) == [RequestSnapshot(SYMBOL, 1)]
+    assert sync.on_event(ev(13, 14, 1_100)) == []
+    assert sync.state is SyncState.SYNCING
+
+
+def test_s2_drops_buffered_events_the_snapshot_already_covers() -> None:
+    sync = SymbolSync(SYMBOL, depth=5)
+    sync.on_event(ev(1, 10, 1_000, bids=[("11", "9")]))
+    sync.on_event(ev(11, 20, 1_100, bids=[("12", "1")]))
+    out = sync.on_snapshot(snap(15))
+    assert of_type(out, Synced) == [Synced(SYMBOL, 20)]
+    assert sync.update_id == 20
+    bids, _ = sync.book.top(5)
+    assert bids == [("12", "1"), ("10", "1")]  # the dropped event's 11 was never applied
+
+
+def test_s2_snapshot_older_than_the_stream_is_fetched_again() -> None:
+    sync = SymbolSync(SYMBOL, depth=5)
+    sync.on_event(ev(50, 60, 1_000))
+    assert sync.on_snapshot(snap(40)) == [RequestSnapshot(SYMBOL, 2)]
+    assert sync.state is SyncState.SYNCING
+    assert of_type(sync.on_snapshot(snap(55)), Synced) == [Synced(SYMBOL, 60)]
+
+
+def test_s3_snapshot_newer_than_every_buffered_event_waits_for_the_bridge() -> None:
+    sync = SymbolSync(SYMBOL, depth=5)
+    sync.on_event(ev(1, 10, 1_000))
+    assert sync.on_snapshot(snap(30)) == []
+    assert sync.on_event(ev(11, 30, 1_100)) == []  # u <= lastUpdateId: dropped
+    assert sync.state is SyncState.SYNCING
+    assert of_type(sync.on_event(ev(31, 35, 1_200)), Synced) == [Synced(SYMBOL, 35)]
+
+
+def test_s3_bridge_bounds_are_inclusive() -> None:
+    low = SymbolSync(SYMBOL, depth=5)
+    low.on_event(ev(101, 110, 1_000))  # U == lastUpdateId + 1
+    low.on_snapshot(snap(100))
+    high = SymbolSync(SYMBOL, depth=5)
+    high.on_event(ev(90, 101, 1_000))  # u == lastUpdateId + 1
+    high.on_snapshot(snap(100))
+    assert low.state is SyncState.LIVE
+    assert high.state is SyncState.LIVE
+
+
+def test_s4_continuous_events_apply() -> None:
+    sync = live_machine(100)
+    sync.on_event(ev(102, 105, 1_000_000_200, asks=[("19", "2")]))
+    assert sync.update_id == 105
+    assert sync.book.top(1)[1] == [("19", "2")]
+
+
+def test_s4_old_duplicates_are_ignored() -> None:
+    sync = live_machine(100)
+    sync.on_event(ev(102, 105, 1_000_000_200, asks=[("19", "2")]))
+    assert sync.on_event(ev(102, 105, 1_000_000_200, asks=[("19", "7")])) == []
+    assert sync.ignored_events == 1
+    assert sync.book.top(1)[1] == [("19", "2")]
+
+
+def test_s4_sequence_gap_loses_the_book_and_asks_again() -> None:
+    sync = live_machine(100)
+    out = sync.on_event(ev(103, 105, 1_000_000_200))
+    assert out == [RequestSnapshot(SYMBOL, 1)]
+    assert sync.state is SyncState.SYNCING
+    assert sync.resyncs == 1
+
+
+def test_s5_crossed_book_is_lost() -> None:
+    sync = live_machine(100)
+    sync.on_event(ev(102, 102, 1_000_000_200, bids=[("25", "1")]))
+    assert sync.state is SyncState.SYNCING
+    sync.on_event(ev(103, 103, 1_000_003_000))
+    out = sync.on_snapshot(snap(102))
+    assert of_type(out, Gap)[0].reason is GapReason.CROSSED_BOOK
+
+
+def test_s5_unparseable_level_is_lost() -> None:
+    sync = live_machine(100)
+    sync.on_event(ev(102, 102, 1_000_000_200, bids=[("x", "1")]))
+    assert sync.state is SyncState.SYNCING
+    sync.on_event(ev(103, 103, 1_000_003_000))
+    assert of_type(sync.on_snapshot(snap(102)), Gap)[0].reason is GapReason.BAD_LEVEL
+
+
+def test_s6_lost_book_buffers_while_the_snapshot_is_fetched() -> None:
+    sync = live_machine(100)
+    sync.on_event(ev(103, 105, 1_000_000_200))  # gap: buffered
+    sync.on_event(ev(106, 108, 1_000_000_300, bids=[("11", "4")]))
+    out = sync.on_snapshot(snap(104))
+    assert of_type(out, Synced) == [Synced(SYMBOL, 105)]
+    assert sync.update_id == 108
+    assert ("11", "4") in sync.book.top(5)[0]
+
+
+def test_failed_snapshot_is_requested_again_with_a_higher_attempt() -> None:
+    sync = SymbolSync(SYMBOL, depth=5)
+    sync.on_event(ev(1, 2, 1_000))
+    assert sync.on_snapshot_failed() == [RequestSnapshot(SYMBOL, 2)]
+
+
+# -- snapshot rules -----------------------------------------------------------------------------
+
+
+def test_t1_event_of_a_later_second_finalises_the_earlier_ones() -> None:
+    sync = live_machine(100, time_ms=1_000_000_100)  # second 1_000_000
+    sync.on_event(ev(102, 102, 1_000_000_900, bids=[("11", "1")]))
+    out = sync.on_event(ev(103, 103, 1_000_003_050, bids=[("12", "1")]))
+    snaps = of_type(out, Snapshot)
+    assert [s.ts_s for s in snaps] == [1_000_000, 1_000_001, 1_000_002]
+    for s in snaps:
+        assert s.bids == [("11", "1"), ("10", "1")]  # before the event of second 1_000_003
+        assert (s.update_id, s.event_time_ms) == (102, 1_000_000_900)
+
+
+def test_t2_watermark_finalises_quiet_seconds_only_once_they_ended() -> None:
+    sync = live_machine(100, time_ms=1_000_000_100)
+    assert sync.on_watermark(1_000_000_999) == []
+    out = sync.on_watermark(1_000_002_000)
+    assert [s.ts_s for s in of_type(out, Snapshot)] == [1_000_000, 1_000_001]
+    assert sync.on_watermark(1_000_002_500) == []
+
+
+def test_t3_late_event_invalidates_watermarked_seconds_and_they_are_stored_again() -> None:
+    sync = live_machine(100, time_ms=1_000_000_100)
+    sync.on_watermark(1_000_003_000)  # finalises 1_000_000 .. 1_000_002
+    out = sync.on_event(ev(102, 102, 1_000_001_500, bids=[("11", "1")]))
+    assert out == [Invalidate(SYMBOL, 1_000_001)]
+    out = sync.on_event(ev(103, 103, 1_000_003_100))
+    snaps = of_type(out, Snapshot)
+    assert [s.ts_s for s in snaps] == [1_000_001, 1_000_002]
+    assert all(s.bids[0] == ("11", "1") for s in snaps)
+
+
+def test_t4_gap_revealed_in_the_next_second_makes_the_previous_second_unknown() -> None:
+    sync = live_machine(100, time_ms=1_000_000_100)
+    sync.on_event(ev(102, 102, 1_000_001_900))
+    out = sync.on_event(ev(104, 104, 1_000_002_100))  # 103 is missing: it may belong to ..001
+    assert of_type(out, Snapshot) == []  # 1_000_001 is not stored
+    out = sync.on_snapshot(snap(104))
+    assert out == []  # waits for an event after the snapshot
+    out = sync.on_event(ev(105, 105, 1_000_004_200))
+    assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_001, 1_000_003, GapReason.SEQUENCE_GAP)]
+
+
+def test_t4_gap_invalidates_seconds_the_watermark_finalised_after_the_last_event() -> None:
+    sync = live_machine(100, time_ms=1_000_000_100)
+    sync.on_watermark(1_000_003_000)
+    out = sync.on_event(ev(105, 105, 1_000_003_200))
+    assert out[0] == Invalidate(SYMBOL, 1_000_000)
+
+
+def test_t5_shutdown_stores_nothing_in_progress_and_closes_an_open_gap() -> None:
+    live = live_machine(100, time_ms=1_000_000_100)
+    assert live.on_shutdown(1_000_000_800) == []
+    syncing = SymbolSync(SYMBOL, depth=5)
+    syncing.on_event(ev(1, 2, 1_000_000_100))
+    assert syncing.on_shutdown(1_000_005_500) == [
+        Gap(SYMBOL, 1_000_000, 1_000_004, GapReason.STARTUP)
+    ]
+
+
+def test_startup_gap_ends_at_the_second_that_is_known() -> None:
+    sync = SymbolSync(SYMBOL, depth=5)
+    sync.on_event(ev(1, 2, 1_000_000_100))
+    sync.on_event(ev(3, 4, 1_000_002_100))
+    out = sync.on_snapshot(snap(3))
+    assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_000, 1_000_001, GapReason.STARTUP)]
+
+
+def test_disconnect_loses_the_book_and_forgets_the_buffer() -> None:
+    sync = live_machine(100, time_ms=1_000_000_100)
+    sync.on_disconnect()
+    assert sync.state is SyncState.SYNCING
+    sync.on_event(ev(200, 201, 1_000_005_000))
+    out = sync.on_snapshot(snap(199))
+    assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_000, 1_000_004, GapReason.DISCONNECT)]
+
+
+# -- property: no perturbation of the stream ever yields a wrong book or a wrong snapshot --------
+
+
+@dataclass
+class TrueStream:
+    events: list[DepthUpdate]
+    states: list[tuple[dict[str, str], dict[str, str]]]  # index i+1: book after events[i]
+
+    def book_after(self, update_id: int) -> tuple[dict[str, str], dict[str, str]]:
+        for event, state in zip(reversed(self.events), reversed(self.states[1:]), strict=True):
+            if event.last_update_id == update_id:
+                return state
+        return self.states[0]
+
+    def top_at_end_of(self, ts_s: int, depth: int) -> tuple[list[tuple[str, str]], ...]:
+        state = self.states[0]
+        for event, after in zip(self.events, self.states[1:], strict=True):
+            if event.event_time_ms >= (ts_s + 1) * 1000:
+                break
+            state = after
+        bids, asks = state
+        return (
+            sorted(bids.items(), key=lambda kv: -int(kv[0]))[:depth],
+            sorted(asks.items(), key=lambda kv: int(kv[0]))[:depth],
+        )
+
+
+@st.composite
+def true_streams(draw: st.DrawFn) -> TrueStream:
+    bids = {str(p): "1" for p in range(1, 6)}
+    asks = {str(p): "1" for p in range(11, 16)}
+    states = [(dict(bids), dict(asks))]
+    events = []
+    update_id, time_ms = 100, 1_000_000_000
+    for _ in range(draw(st.integers(min_value=3, max_value=40))):
+        time_ms += draw(st.integers(min_value=1, max_value=1_400))
+        changes = draw(
+            st.lists(
+                st.tuples(st.booleans(), st.integers(0, 4), st.sampled_from(["0", "1", "2", "3"])),
+                min_size=1,
+                max_size=4,
+            )
+        )
+        ev_bids, ev_asks = [], []
+        for is_bid, offset, qty in changes:
+            price = str(1 + offset * 2) if is_bid else str(11 + offset * 2)
+            side, out = (bids, ev_bids) if is_bid else (asks, ev_asks)
+            out.append([price, qty])
+            if qty == "0":
+                side.pop(price, None)
+            else:
+                side[price] = qty
+        first = update_id + 1
+        update_id += len(changes)
+        events.append(DepthUpdate(SYMBOL, time_ms, first, update_id, ev_bids, ev_asks, time_ms))
+        states.append((dict(bids), dict(asks)))
+    return TrueStream(events, states)
+
+
+class Harness:
+    """Drives a machine with a perturbed copy of a true stream and keeps what it would store."""
+
+    def __init__(self, stream: TrueStream, depth: int = 3) -> None:
+        self.stream = stream
+        self.depth = depth
+        self.sync = SymbolSync(SYMBOL, depth=depth)
+        self.stored: dict[int, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
+        self.gaps: list[Gap] = []
+        self.requested = False
+        self.newest = -1  # index of the newest event delivered so far
+        self.first_seen_s: int | None = None  # no second before this can be accounted for
+
+    def perform(self, outcomes: list[Outcome]) -> None:
+        for o in outcomes:
+            if isinstance(o, Snapshot):
+                self.stored[o.ts_s] = (o.bids, o.asks)
+            elif isinstance(o, Invalidate):
+                for ts in [t for t in self.stored if t >= o.from_s]:
+                    del self.stored[ts]
+            elif isinstance(o, Gap):
+                self.gaps.append(o)
+            elif isinstance(o, RequestSnapshot):
+                self.requested = True
+
+    def deliver(self, index: int) -> None:
+        event = self.stream.events[index]
+        self.newest = max(self.newest, index)
+        event_s = event.event_time_ms // 1000
+        self.first_seen_s = min(event_s, self.first_seen_s or event_s)
+        self.perform(self.sync.on_event(event))
+        if self.sync.state is SyncState.LIVE:  # a live book is always the true book
+            bids, asks = self.stream.book_after(self.sync.update_id)
+            assert self.sync.book.bids.levels == bids
+            assert self.sync.book.asks.levels == asks
+
+    def answer_snapshot(self, age: int) -> None:
+        """A REST snapshot ``age`` events older than the newest delivered (negative: newer)."""
+        self.requested = False
+        index = min(max(self.newest - age, -1), len(self.stream.events) - 1)
+        bids, asks = self.stream.states[index + 1]
+        last_id = self.stream.events[index].last_update_id if index >= 0 else 100
+        snapshot = DepthSnapshot(
+            last_id, [[*kv] for kv in bids.items()], [[*kv] for kv in asks.items()]
+        )
+        self.perform(self.sync.on_snapshot(snapshot))
+
+    def check(self) -> None:
+        for ts_s, book in self.stored.items():
+            assert book == self.stream.top_at_end_of(ts_s, self.depth), f"wrong snapshot at {ts_s}"
+        in_gaps = [ts for gap in self.gaps for ts in range(gap.from_s, gap.to_s + 1)]
+        assert len(in_gaps) == len(set(in_gaps)), f"overlapping gaps {self.gaps}"
+        assert not set(in_gaps) & set(self.stored), f"stored inside a gap {self.gaps}"
+        # Every second from the first one seen is accounted for, up to the last one decided.
+        assert self.first_seen_s is not None
+        decided = set(in_gaps) | set(self.stored)
+        last = max(decided, default=self.first_seen_s - 1)
+        assert decided == set(range(self.first_seen_s, last + 1))
+
+
+@settings(max_examples=400, deadline=None)
+@given(stream=true_streams(), data=st.data())
+def test_perturbed_streams_never_store_a_wrong_snapshot(
+    stream: TrueStream, data: st.DataObject
+) -> None:
+    run = Harness(stream)
+    i, last = 0, len(stream.events) - 1
+    while i < last:  # the last event is always delivered, in order, at the end
+        action = data.draw(st.sampled_from(["deliver", "deliver", "drop", "dup", "swap"]))
+        if action == "swap" and i + 1 < last:
+            run.deliver(i + 1)
+            run.deliver(i)
+            i += 1
+        elif action != "drop":
+            run.deliver(i)
+            if action == "dup":
+                run.deliver(i)
+        i += 1
+        if run.requested and data.draw(st.booleans()):
+            run.answer_snapshot(age=data.draw(st.integers(min_value=-2, max_value=4)))
+        if run.newest >= 0 and data.draw(st.booleans()):
+            # Watermarks may run ahead of what was delivered, as a quiet second's would.
+            ahead = data.draw(st.integers(min_value=-1_500, max_value=2_500))
+            run.perform(run.sync.on_watermark(stream.events[run.newest].event_time_ms + ahead))
+    run.deliver(last)
+    run.perform(run.sync.on_shutdown(stream.events[last].event_time_ms + 3_000))
+    run.check()
