@@ -278,7 +278,8 @@ def true_streams(draw: st.DrawFn) -> TrueStream:
                 max_size=4,
             )
         )
-        ev_bids, ev_asks = [], []
+        ev_bids: list[list[str]] = []
+        ev_asks: list[list[str]] = []
         for is_bid, offset, qty in changes:
             price = str(1 + offset * 2) if is_bid else str(11 + offset * 2)
             side, out = (bids, ev_bids) if is_bid else (asks, ev_asks)
