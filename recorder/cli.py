@@ -165,22 +165,37 @@ def simulate(
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8765,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated market.")] = 1,
+    drop_rate: Annotated[
+        float, typer.Option("--drop-rate", help="Chance that a diff event is never sent (0-1).")
+    ] = 0.0,
+    truth: Annotated[
+        Path | None,
+        typer.Option("--truth", help="On exit, write the true per-second books here (JSONL)."),
+    ] = None,
+    truth_depth: Annotated[int, typer.Option("--truth-depth", help="Levels kept in --truth.")] = 20,
 ) -> None:
     """Run the simulated exchange alone, until SIGINT/SIGTERM.
 
     Example: obrec simulate --port 8765, then
     obrec record --symbols BTCUSDT --rest-url http://127.0.0.1:8765 --ws-url ws://127.0.0.1:8765
     """
+    from recorder.simulator.faults import FaultPlan
     from recorder.simulator.market import Market
     from recorder.simulator.server import SimulatorServer, spec_for
 
     names = parse_symbols(symbols)
+    if not 0.0 <= drop_rate <= 1.0:
+        raise UsageError(f"--drop-rate {drop_rate} is not between 0 and 1")
 
     async def serve() -> None:
         stop = _stop_on_signals()
-        market = Market([spec_for(s) for s in names], seed=seed)
+        market = Market(
+            [spec_for(s) for s in names], seed=seed, truth_depth=truth_depth if truth else 0
+        )
         try:
-            server = SimulatorServer(market, host=host, port=port)
+            server = SimulatorServer(
+                market, host=host, port=port, faults=FaultPlan(drop_rate=drop_rate), seed=seed
+            )
             await server.start()
         except OSError as exc:
             raise UsageError(
@@ -194,6 +209,8 @@ def simulate(
             await stop.wait()
         finally:
             await server.close()
+        if truth:
+            truth.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in market.truth_lines()))
 
     asyncio.run(serve())
 

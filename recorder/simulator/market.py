@@ -171,6 +171,14 @@ class Market:
             market.seed_book()
             self.symbols[spec.symbol] = market
 
+    def truth_lines(self) -> list[dict[str, Any]]:
+        """Every remembered true snapshot, by symbol then second (for ``simulate --truth``)."""
+        return [
+            {"symbol": symbol, "ts": ts_s, "bids": bids, "asks": asks}
+            for symbol, market in self.symbols.items()
+            for ts_s, (bids, asks) in sorted(market.truth.items())
+        ]
+
     def step(self, now_ms: int) -> list[dict[str, Any]]:
         """Every symbol's event (if any) for the tick at ``now_ms``."""
         events = []

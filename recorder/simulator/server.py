@@ -20,6 +20,7 @@ import orjson
 from aiohttp import web
 
 from recorder.binance.endpoints import DEPTH_LIMITS, WEIGHT_HEADER, depth_stream_name, depth_weight
+from recorder.simulator.faults import FaultDice, FaultPlan
 from recorder.simulator.market import Market, SymbolSpec
 
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
@@ -49,8 +50,11 @@ class SimulatorServer:
         port: int = 0,
         tick_s: float = 0.1,
         clock: Callable[[], float] = time.time,
+        faults: FaultPlan | None = None,
+        seed: int = 1,
     ) -> None:
         self.market = market
+        self.faults = FaultDice(faults or FaultPlan(), seed)
         self.host = host
         self.port = port
         self.tick_s = tick_s
@@ -174,7 +178,7 @@ class SimulatorServer:
             for event in self.market.step(int(self._clock() * 1000)):
                 symbol = event["s"]
                 sockets = self._subscribers.get(symbol)
-                if not sockets:
+                if not sockets or self.faults.drop_event():
                     continue
                 frame = orjson.dumps({"stream": depth_stream_name(symbol), "data": event}).decode()
                 for ws in list(sockets):
