@@ -29,5 +29,7 @@ def mismatches(
     return wrong
 
 
-def truth_from_lines(lines: Iterable[dict[str, Any]]) -> dict[tuple[str, int], tuple[Levels, Levels]]:
+def truth_from_lines(
+    lines: Iterable[dict[str, Any]],
+) -> dict[tuple[str, int], tuple[Levels, Levels]]:
     return {(line["symbol"], line["ts"]): (line["bids"], line["asks"]) for line in lines}

@@ -16,7 +16,7 @@ from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for
 from recorder.storage.codec import MAX_TS_S
 from recorder.storage.store import Store
-from tests.helpers import mismatches, truth_from_lines
+from tests.helpers import Levels, mismatches, truth_from_lines
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ async def record_from_simulator(
     return recorder
 
 
-def stored_books(db: Path, symbols: list[str]) -> list[tuple[str, int, list, list]]:
+def stored_books(db: Path, symbols: list[str]) -> list[tuple[str, int, Levels, Levels]]:
     with Store.open_reader(db) as store:
         return [
             (s.symbol, s.ts_s, s.bids, s.asks)

@@ -1,0 +1,5 @@
+"""``python -m recorder`` is ``obrec``."""
+
+from recorder.cli import main
+
+main()

@@ -1,0 +1,74 @@
+"""Fixtures that run the real ``obrec`` CLI in subprocesses."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+OBREC = [sys.executable, "-m", "recorder"]
+
+
+def obrec(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*OBREC, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*OBREC, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def stop(process: subprocess.Popen[str], timeout: float = 5) -> tuple[int, str, str]:
+    """SIGTERM, then the exit code and output; fails the test if it does not exit in time."""
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("obrec: error: ")
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@dataclass(frozen=True)
+class Simulator:
+    process: subprocess.Popen[str]
+    rest_url: str
+    ws_url: str
+    truth: Path
+
+    def endpoint_args(self) -> list[str]:
+        return ["--rest-url", self.rest_url, "--ws-url", self.ws_url]
+
+
+def start_simulator(tmp: Path, *extra: str) -> Simulator:
+    truth = tmp / "truth.jsonl"
+    process = spawn("simulate", "--port", "0", "--truth", str(truth), *extra)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"--rest-url (\S+) --ws-url (\S+)", line)
+    assert match, f"simulate printed {line!r}"
+    return Simulator(process, match[1], match[2], truth)
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[Simulator]:
+    sim = start_simulator(tmp_path, "--symbols", "BTCUSDT,ETHUSDT")
+    yield sim
+    if sim.process.poll() is None:
+        sim.process.kill()
+        sim.process.communicate()

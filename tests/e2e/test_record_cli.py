@@ -1,0 +1,102 @@
+"""``obrec simulate`` and ``obrec record`` as processes: signals, exit codes, exact data."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.e2e.conftest import (
+    Simulator,
+    assert_one_line_error,
+    obrec,
+    spawn,
+    start_simulator,
+    stop,
+)
+from tests.helpers import mismatches, truth_from_lines
+
+pytestmark = pytest.mark.e2e
+
+
+def query_all(db: Path, symbol: str) -> list[dict[str, object]]:
+    result = obrec(
+        "query", symbol, "--db", str(db), "--from", "0", "--to", "now", "--format", "jsonl"
+    )
+    assert result.returncode == 0, result.stderr
+    return [orjson.loads(line) for line in result.stdout.splitlines()]
+
+
+def record_and_check(sim: Simulator, db: Path, seconds: float) -> list[dict[str, object]]:
+    """Record, stop both with SIGTERM, and return every stored snapshot after checking it."""
+    recorder = spawn(
+        "record", "--symbols", "BTCUSDT,ETHUSDT", "--db", str(db), *sim.endpoint_args()
+    )
+    time.sleep(seconds)
+    started = time.monotonic()
+    code, _, err = stop(recorder)
+    assert code == 0, err
+    assert time.monotonic() - started < 5
+    assert stop(sim.process)[0] == 0
+    truth = truth_from_lines(orjson.loads(line) for line in sim.truth.read_bytes().splitlines())
+    docs = query_all(db, "BTCUSDT") + query_all(db, "ETHUSDT")
+    stored = [(d["symbol"], d["ts"], d["bids"], d["asks"]) for d in docs]
+    assert mismatches(stored, truth) == []  # type: ignore[arg-type]
+    return docs
+
+
+def test_record_stops_on_sigterm_and_query_returns_the_true_books(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    db = tmp_path / "db"
+    recorder = spawn(
+        "record",
+        "--symbols",
+        "BTCUSDT",
+        "--db",
+        str(tmp_path / "other"),
+        *simulator.endpoint_args(),
+    )
+    time.sleep(4)
+    # While that recorder runs: a second recorder on its directory fails at once...
+    second = obrec(
+        "record",
+        "--symbols",
+        "BTCUSDT",
+        "--db",
+        str(tmp_path / "other"),
+        *simulator.endpoint_args(),
+        timeout=20,
+    )
+    assert_one_line_error(second, 1, "in use")
+    # ...and query reads it concurrently.
+    assert len(query_all(tmp_path / "other", "BTCUSDT")) >= 1
+    assert stop(recorder)[0] == 0
+
+    docs = record_and_check(simulator, db, seconds=6)
+    assert len(docs) >= 6
+    first = docs[0]
+    assert set(first) >= {"symbol", "ts", "event_time", "update_id", "bids", "asks"}
+    bids = first["bids"]
+    assert isinstance(bids, list)
+    assert len(bids) == 20
+    price = bids[0][0]
+    assert isinstance(price, str)
+    assert not price.endswith("0")  # exact, normalised decimals
+
+
+@pytest.mark.slow
+def test_sixty_seconds_store_99_percent_of_seconds_after_first_sync(tmp_path: Path) -> None:
+    sim = start_simulator(tmp_path, "--symbols", "BTCUSDT,ETHUSDT")
+    try:
+        docs = record_and_check(sim, tmp_path / "db", seconds=60)
+    finally:
+        if sim.process.poll() is None:
+            sim.process.kill()
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        seconds = sorted(d["ts"] for d in docs if d["symbol"] == symbol)  # type: ignore[type-var]
+        span = seconds[-1] - seconds[0] + 1  # type: ignore[operator]
+        assert span >= 55
+        assert len(seconds) / span >= 0.99
