@@ -59,8 +59,8 @@ async def _show_progress(
 
 
 def _show_stored(db_path: Path, symbols: tuple[str, ...], console: Console) -> None:
-    table = Table(title=f"Latest stored snapshot per symbol ({db_path})")
-    for column in ("symbol", "second (UTC)", "best bid", "best ask", "spread", "levels", "stored"):
+    table = Table(title=f"Latest stored snapshot per symbol in {db_path}")
+    for column in ("symbol", "second", "best bid", "best ask", "spread", "levels", "stored"):
         table.add_column(column, justify="right" if column != "symbol" else "left")
     with Store.open_reader(db_path) as store:
         for symbol in symbols:
@@ -73,10 +73,11 @@ def _show_stored(db_path: Path, symbols: tuple[str, ...], console: Console) -> N
             spread = f"{float(ask) - float(bid):.8g}"
             levels = f"{len(last.bids)}+{len(last.asks)}"
             table.add_row(
-                symbol, format_time(last.ts_s), bid, ask, spread, levels, str(len(snapshots))
+                symbol, format_time(last.ts_s)[11:], bid, ask, spread, levels, str(len(snapshots))
             )
     console.print(table)
     first = symbols[0]
     console.print(
-        f"Read it back: obrec query {first} --db {db_path} --from -5m --to now --format jsonl"
+        f"Read it back: obrec query {first} --db {db_path} --from -5m --to now --format jsonl",
+        soft_wrap=True,
     )

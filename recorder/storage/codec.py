@@ -15,8 +15,8 @@ import math
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import accumulate, pairwise
-from typing import Any
+from itertools import accumulate
+from typing import Any, cast
 
 import ormsgpack
 
@@ -84,8 +84,10 @@ class Encoder:
     ) -> bytes:
         """Raises ValueError when a level is not a plain decimal string."""
         n_bids = len(bids)
-        prices, pe = self._mantissas([p for p, _ in bids] + [p for p, _ in asks])
-        qtys, qe = self._mantissas([q for _, q in bids] + [q for _, q in asks])
+        bid_prices, bid_qtys = zip(*bids, strict=True) if bids else ((), ())
+        ask_prices, ask_qtys = zip(*asks, strict=True) if asks else ((), ())
+        prices, pe = self._mantissas(bid_prices + ask_prices)
+        qtys, qe = self._mantissas(bid_qtys + ask_qtys)
         bid_px = prices[:n_bids]
         ask_px = prices[n_bids:]
         try:
@@ -115,20 +117,23 @@ class Encoder:
                 "r": recv_time_ms,
                 "pe": pe,
                 "qe": qe,
-                "bp": bid_px[:1] + [a - b for a, b in pairwise(bid_px)],
+                "bp": bid_px[:1] + list(map(operator.sub, bid_px, bid_px[1:])),
                 "bq": qtys[:n_bids],
-                "ap": ask_px[:1] + [b - a for a, b in pairwise(ask_px)],
+                "ap": ask_px[:1] + list(map(operator.sub, ask_px[1:], ask_px)),
                 "aq": qtys[n_bids:],
             }
         )
 
-    def _mantissas(self, values: list[str]) -> tuple[list[int], int]:
+    def _mantissas(self, values: tuple[str, ...]) -> tuple[list[int], int]:
         """Integers m_i and one exponent e with value_i == m_i * 10**e exactly."""
-        cache = self._ints
-        try:
-            ints = [cache[v] for v in values]
-        except KeyError:
-            ints = self._learn(values)
+        found = list(map(self._ints.get, values))
+        if None in found:
+            scale = self._scale
+            ints = [self._learn(v) if m is None else m for m, v in zip(found, values, strict=True)]
+            if self._scale != scale:  # a value with more decimals rescaled the cache
+                return self._mantissas(values)
+        else:
+            ints = cast(list[int], found)
         # Drop the common trailing zeros, so deltas and quantities pack into few bytes.
         common = math.gcd(*ints)
         shift = 0
@@ -136,34 +141,33 @@ class Encoder:
             common //= 10
             shift += 1
         if shift:
-            divisor = 10**shift
-            ints = [m // divisor for m in ints]
+            ints = list(map((10**shift).__rfloordiv__, ints))
         return ints, shift - self._scale
 
-    def _learn(self, values: list[str]) -> list[int]:
+    def _learn(self, value: str) -> int:
         cache = self._ints
         if len(cache) > self._CACHE_LIMIT:
             cache.clear()
-        for value in values:
-            if value not in cache:
-                mantissa, exponent = parse_decimal(value)
-                if -exponent > self._scale:  # more decimals than ever: rescale everything
-                    self._scale = -exponent
-                    cache.clear()
-                    return self._learn(values)
-                cache[value] = mantissa * 10 ** (self._scale + exponent)
-        return [cache[v] for v in values]
+        mantissa, exponent = parse_decimal(value)
+        if -exponent > self._scale:  # more decimals than ever: every cached integer is stale
+            self._scale = -exponent
+            cache.clear()
+        integer: int = mantissa * 10 ** (self._scale + exponent)
+        cache[value] = integer
+        return integer
 
 
 def parse_decimal(value: str) -> tuple[int, int]:
     """``"97123.4500"`` -> ``(971234500, -4)``; ValueError for anything but a plain decimal."""
-    head, dot, tail = value.partition(".")
-    if head.isdigit() and tail.isdigit() and value.isascii():  # the exchange's usual spelling
-        return int(head + tail), -len(tail)
+    digits = value.replace(".", "", 1)
+    if digits.isdigit() and digits.isascii():  # the exchange's usual spelling, unsigned
+        dot = value.find(".")
+        return int(digits), (dot + 1 - len(value)) if dot >= 0 else 0
+    head, dot_text, tail = value.partition(".")
     unsigned = head[1:] if head.startswith("-") else head
     if (
         not value.isascii()
-        or not (unsigned.isdigit() or (dot and tail and not unsigned))
+        or not (unsigned.isdigit() or (dot_text and tail and not unsigned))
         or (tail and not tail.isdigit())
     ):
         raise ValueError(f"not a plain decimal: {value!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -84,7 +85,7 @@ def test_record_stops_on_sigterm_and_query_returns_the_true_books(
     assert len(bids) == 20
     price = bids[0][0]
     assert isinstance(price, str)
-    assert not price.endswith("0")  # exact, normalised decimals
+    assert price == format(Decimal(price).normalize(), "f")  # exact, normalised decimals
 
 
 @pytest.mark.slow

@@ -1,0 +1,68 @@
+"""Ingest: simulator-shaped frames through obrec's own decode -> sync -> book -> sampling path.
+
+One process, one core, no network: frames are pre-generated JSON text exactly as the simulator
+sends them, books start from 5,000-level REST snapshots, and every finalised second takes the
+top 20 levels (and, with --encode, encodes them as the recorder would before writing).
+
+    uv run python bench/ingest.py [--symbols 20] [--seconds 60] [--encode]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+
+from bench.common import frames, synced_books
+from recorder.binance.wire import DepthUpdate, decode_frame
+from recorder.book.sync import Snapshot
+from recorder.storage.codec import Encoder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--encode", action="store_true", help="also encode every snapshot")
+    args = parser.parse_args()
+
+    names = [f"SYM{i}USDT" for i in range(args.symbols)]
+    market, syncs = synced_books(names)
+    assert all(s.live for s in syncs.values())
+    stream = frames(market, args.seconds)
+    changes = sum(raw.count("],[") + raw.count("[[") for raw, _ in stream)  # one per level
+    levels = sum(len(s.book.bids) + len(s.book.asks) for s in syncs.values()) / 2 / len(syncs)
+
+    encoder = Encoder()
+    snapshots = 0
+    gc.collect()
+    gc.freeze()
+    started = time.process_time()
+    for raw, recv_ms in stream:
+        event = decode_frame(raw, recv_ms)
+        assert isinstance(event, DepthUpdate)
+        for outcome in syncs[event.symbol].on_event(event):
+            if type(outcome) is Snapshot:
+                snapshots += 1
+                if args.encode:
+                    encoder.encode(
+                        outcome.event_time_ms,
+                        outcome.update_id,
+                        outcome.recv_time_ms,
+                        outcome.bids,
+                        outcome.asks,
+                    )
+    elapsed = time.process_time() - started
+
+    print(f"symbols {args.symbols}, market seconds {args.seconds}, frames {len(stream):,}")
+    print(f"level changes {changes:,} (mean {changes / len(stream):.1f} per event)")
+    print(f"book size at start: {levels:,.0f} levels per side on average")
+    print(f"snapshots sampled {snapshots:,}{' and encoded' if args.encode else ''}")
+    print(
+        f"CPU {elapsed:.2f} s: {changes / elapsed:,.0f} level changes/s, "
+        f"{len(stream) / elapsed:,.0f} events/s, {elapsed / len(stream) * 1e6:.1f} µs/event"
+    )
+
+
+if __name__ == "__main__":
+    main()
