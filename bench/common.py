@@ -19,8 +19,10 @@ def synced_books(names: list[str], seed: int = 11) -> tuple[Market, dict[str, Sy
     syncs = {n: SymbolSync(n, depth=20) for n in names}
     depths = {n: market.symbols[n].depth(5000) for n in names}
     for event in market.step(START_MS):
+        update = decode_frame(orjson.dumps({"stream": "", "data": event}), START_MS)
+        assert isinstance(update, DepthUpdate)
         sync = syncs[event["s"]]
-        sync.on_event(decode_frame(orjson.dumps({"stream": "", "data": event}), START_MS))
+        sync.on_event(update)
         depth = depths[event["s"]]
         sync.on_snapshot(DepthSnapshot(depth["lastUpdateId"], depth["bids"], depth["asks"]))
     return market, syncs
