@@ -297,7 +297,7 @@ class Recorder:
         first = snapshot_key(outcome.symbol, outcome.from_s)
         end = symbol_end(outcome.symbol)
         self._pending.puts = [(k, v) for k, v in self._pending.puts if not first <= k < end]
-        self._pending.deletes_from.append((outcome.symbol, outcome.from_s))
+        self._pending.delete_ranges.append((first, end))
         stats = self.stats[outcome.symbol]
         if stats.last_stored_s is not None and stats.last_stored_s >= outcome.from_s:
             # Finalisation is contiguous, so every second from from_s to last_stored_s was stored.

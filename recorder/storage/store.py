@@ -14,7 +14,7 @@ compress against each other.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,7 +32,13 @@ from rocksdict import (
 )
 
 from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError
-from recorder.storage.codec import FORMAT_VERSION, MAX_TS_S, snapshot_key, symbol_end
+from recorder.storage.codec import (
+    FORMAT_VERSION,
+    MAX_TS_S,
+    snapshot_key,
+    symbol_end,
+    symbol_prefix,
+)
 
 META_CF = "meta"
 FORMAT_KEY = b"format"
@@ -84,16 +90,17 @@ class GapRecord:
 class PendingWrites:
     """What the recorder wants written in the next batch."""
 
-    puts: list[tuple[bytes, bytes]]
-    meta_puts: list[tuple[bytes, bytes]]
-    deletes_from: list[tuple[str, int]]  # (symbol, from_s): delete SYMBOL:from_s .. SYMBOL:end
+    puts: list[tuple[bytes, bytes]] = field(default_factory=list)
+    meta_puts: list[tuple[bytes, bytes]] = field(default_factory=list)
+    delete_ranges: list[tuple[bytes, bytes]] = field(default_factory=list)  # [begin, end) keys
+    meta_deletes: list[bytes] = field(default_factory=list)
 
     @classmethod
     def empty(cls) -> PendingWrites:
-        return cls([], [], [])
+        return cls()
 
     def __bool__(self) -> bool:
-        return bool(self.puts or self.meta_puts or self.deletes_from)
+        return bool(self.puts or self.meta_puts or self.delete_ranges or self.meta_deletes)
 
 
 class Store:
@@ -178,13 +185,16 @@ class Store:
     def write(self, pending: PendingWrites) -> None:
         """Write one atomic batch: deletes first, then puts (so a re-stored second survives)."""
         batch = WriteBatch(raw_mode=True)
-        for symbol, from_s in pending.deletes_from:
-            batch.delete_range(snapshot_key(symbol, from_s), symbol_end(symbol))
+        for begin, end in pending.delete_ranges:
+            batch.delete_range(begin, end)
         for key, value in pending.puts:
             batch.put(key, value)
-        meta = self._db.get_column_family_handle(META_CF) if pending.meta_puts else None
-        for key, value in pending.meta_puts:
-            batch.put(key, value, meta)
+        if pending.meta_puts or pending.meta_deletes:
+            meta = self._db.get_column_family_handle(META_CF)
+            for key in pending.meta_deletes:
+                batch.delete(key, meta)
+            for key, value in pending.meta_puts:
+                batch.put(key, value, meta)
         try:
             self._db.write(batch)
         except Exception as exc:  # rocksdict raises bare Exception; translated once, here
@@ -205,7 +215,12 @@ class Store:
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
 
     def put_meta(self, key: bytes, doc: dict[str, Any]) -> None:
-        self.write(PendingWrites([], [(key, ormsgpack.packb(doc))], []))
+        self.write(PendingWrites(meta_puts=[(key, ormsgpack.packb(doc))]))
+
+    def live_files(self) -> list[dict[str, Any]]:
+        """RocksDB's table files with their size and key range (for per-symbol disk estimates)."""
+        files: list[dict[str, Any]] = self._db.live_files()
+        return files
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -232,6 +247,22 @@ class Store:
             symbol, _, from_s = key[len(GAP_PREFIX) :].decode().rpartition(":")
             records.append(GapRecord(symbol, int(from_s), doc["to"], doc["reason"]))
         return records
+
+    def last_at_or_before(self, symbol: str, ts_s: int) -> tuple[bytes, bytes] | None:
+        """The raw snapshot of ``symbol`` at ``ts_s``, or the latest one before it."""
+        it = self._db.iter()
+        it.seek_for_prev(snapshot_key(symbol, min(max(ts_s, 0), MAX_TS_S)))
+        if it.valid() and bytes(it.key()).startswith(symbol_prefix(symbol)):
+            return bytes(it.key()), bytes(it.value())
+        return None
+
+    def first_at_or_after(self, symbol: str, ts_s: int) -> bytes | None:
+        """The key of ``symbol``'s first snapshot at or after ``ts_s``."""
+        it = self._db.iter()
+        it.seek(snapshot_key(symbol, min(max(ts_s, 0), MAX_TS_S)))
+        if it.valid() and bytes(it.key()).startswith(symbol_prefix(symbol)):
+            return bytes(it.key())
+        return None
 
     def symbols(self) -> list[str]:
         """Every symbol with at least one snapshot, by seeking from symbol to symbol."""

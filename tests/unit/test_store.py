@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError
-from recorder.storage.codec import MAX_TS_S, snapshot_key
+from recorder.storage.codec import MAX_TS_S, snapshot_key, symbol_end
 from recorder.storage.store import (
     GapRecord,
     PendingWrites,
@@ -35,7 +35,7 @@ def _value(symbol: str, ts_s: int, tag: str = "") -> bytes:
 
 def _put(store: Store, symbol: str, *seconds: int, tag: str = "") -> None:
     store.write(
-        PendingWrites([(snapshot_key(symbol, s), _value(symbol, s, tag)) for s in seconds], [], [])
+        PendingWrites(puts=[(snapshot_key(symbol, s), _value(symbol, s, tag)) for s in seconds])
     )
 
 
@@ -171,7 +171,7 @@ def test_scan_to_max_ts_covers_the_whole_symbol(writer: Store) -> None:
 
 def test_later_put_of_a_second_overwrites(writer: Store) -> None:
     _put(writer, "BTCUSDT", 7)
-    writer.write(PendingWrites([(snapshot_key("BTCUSDT", 7), b"BTCUSDT@7 again")], [], []))
+    writer.write(PendingWrites(puts=[(snapshot_key("BTCUSDT", 7), b"BTCUSDT@7 again")]))
     assert [bytes(v) for _, v in writer.scan("BTCUSDT", 0, MAX_TS_S)] == [b"BTCUSDT@7 again"]
 
 
@@ -181,8 +181,7 @@ def test_deletes_apply_before_puts_of_the_same_batch(writer: Store) -> None:
     writer.write(
         PendingWrites(
             puts=[(snapshot_key("BTCUSDT", 12), _value("BTCUSDT", 12, " restored"))],
-            meta_puts=[],
-            deletes_from=[("BTCUSDT", 12)],
+            delete_ranges=[(snapshot_key("BTCUSDT", 12), symbol_end("BTCUSDT"))],
         )
     )
     assert _seconds(writer, "BTCUSDT") == [10, 11, 12]
@@ -195,15 +194,16 @@ def test_deletes_apply_before_puts_of_the_same_batch(writer: Store) -> None:
 def test_delete_range_does_not_reach_prefix_named_symbols(writer: Store) -> None:
     _put(writer, "BTC", 1, 2)
     _put(writer, "BTCUSDT", 1, 2)
-    writer.write(PendingWrites([], [], [("BTC", 0)]))
+    writer.write(PendingWrites(delete_ranges=[(snapshot_key("BTC", 0), symbol_end("BTC"))]))
     assert _seconds(writer, "BTC") == []
     assert _seconds(writer, "BTCUSDT") == [1, 2]
 
 
 def test_empty_pending_writes_is_falsy() -> None:
     assert not PendingWrites.empty()
-    assert PendingWrites([], [], [("X", 1)])
-    assert PendingWrites([], [(b"k", b"v")], [])
+    assert PendingWrites(delete_ranges=[(b"X:0", b"X;")])
+    assert PendingWrites(meta_puts=[(b"k", b"v")])
+    assert PendingWrites(meta_deletes=[b"k"])
 
 
 def test_symbols_lists_recorded_symbols_in_order(writer: Store) -> None:
