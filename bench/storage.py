@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench.common import recorded_snapshots
-from recorder.query import iter_window
+from recorder.database import Database
 from recorder.storage.codec import Encoder, snapshot_key
 from recorder.storage.store import PendingWrites, Store
 
@@ -69,9 +69,9 @@ def main() -> None:
     total = store.size_on_disk()
     store.close()
 
-    with Store.open_reader(path) as reader:
+    with Database.open(path) as db:
         started = time.perf_counter()
-        day = sum(1 for _ in iter_window(reader, "BTCUSDT", START_S, START_S + DAY_S - 1))
+        day = sum(1 for _ in db.snapshots("BTCUSDT", START_S, START_S + DAY_S - 1))
         scan_s = time.perf_counter() - started
     shutil.rmtree(path.parent)
 

@@ -44,12 +44,14 @@ from recorder.config import RecordConfig
 from recorder.errors import ExchangeError, RateLimitedError, RecorderError, UnknownSymbolError
 from recorder.net.rest import RestClient
 from recorder.net.stream import frames
+from recorder.retention import apply_prune, plan_prune
 from recorder.storage.codec import Encoder, snapshot_key, symbol_end
 from recorder.storage.store import PendingWrites, Store, gap_key, session_key
 
 log = logging.getLogger("obrec")
 
 SNAPSHOT_WORKERS = 4
+RETENTION_INTERVAL_S = 3600.0
 _RECONNECT_BASE_S = 0.5
 _RECONNECT_CAP_S = 30.0
 _SNAPSHOT_RETRY_CAP_S = 30.0
@@ -125,6 +127,8 @@ class Recorder:
                     group.create_task(self._snapshot_worker(rest)) for _ in range(SNAPSHOT_WORKERS)
                 ]
                 tasks.append(group.create_task(self._ticker()))
+                if self.config.retain_s is not None:
+                    tasks.append(group.create_task(self._retention(self.config.retain_s)))
                 await stop.wait()
                 for task in tasks:
                     task.cancel()
@@ -253,6 +257,23 @@ class Recorder:
                         if outcomes:
                             self._handle(outcomes)
             self._flush()
+
+    async def _retention(self, retain_s: int) -> None:
+        """``--retain``: prune hourly in a worker thread (compaction releases the GIL)."""
+        store = self._store
+        assert store is not None
+        while True:
+            cutoff_s = int(self._wall()) - retain_s
+            plan = await asyncio.to_thread(plan_prune, store, cutoff_s)
+            if plan.total or plan.gap_deletes:
+                reclaimed = await asyncio.to_thread(apply_prune, store, plan)
+                log.info(
+                    "retention: deleted %d snapshot(s) before %d, reclaimed %d bytes",
+                    plan.total,
+                    cutoff_s,
+                    reclaimed,
+                )
+            await asyncio.sleep(RETENTION_INTERVAL_S)
 
     # -- outcomes ------------------------------------------------------------------------------
 

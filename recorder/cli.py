@@ -7,24 +7,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from recorder.binance.endpoints import REST_BASE, WS_BASE
 from recorder.config import DB_ENV, RecordConfig, default_db_path, parse_symbols
-from recorder.errors import RecorderError, UsageError
-from recorder.query import check_symbol, check_window, iter_window, snapshot_doc
+from recorder.database import Database, check_window
+from recorder.errors import DatabaseLockedError, RecorderError, UsageError
+from recorder.render import human_bytes
+from recorder.storage.codec import StoredSnapshot
 from recorder.storage.store import Store
-from recorder.timeparse import parse_time
+from recorder.timeparse import format_time, parse_time
 
 if TYPE_CHECKING:  # the runtime (aiohttp) is imported only by the commands that record
     from recorder.app import Recorder
@@ -57,6 +63,9 @@ WsUrlOption = Annotated[
     typer.Option("--ws-url", envvar="OBREC_WS_URL", help="Binance-compatible WebSocket base URL."),
 ]
 DepthOption = Annotated[int, typer.Option("--depth", help="Levels per side in each snapshot.")]
+SkipCorruptOption = Annotated[
+    bool, typer.Option("--skip-corrupt", help="Warn about undecodable values and carry on.")
+]
 
 
 def _setup_logging(level: str) -> None:
@@ -93,6 +102,10 @@ def record(
     ] = 1000,
     rest_url: RestUrlOption = REST_BASE,
     ws_url: WsUrlOption = WS_BASE,
+    retain: Annotated[
+        str | None,
+        typer.Option("--retain", help="Keep this much history (e.g. 7d), pruning hourly."),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning.")] = "info",
 ) -> None:
     """Record until SIGINT/SIGTERM; the seconds that are final are flushed before exit.
@@ -100,6 +113,7 @@ def record(
     Example: obrec record --symbols BTCUSDT,ETHUSDT --db /var/lib/obrec
     """
     from recorder.app import Recorder
+    from recorder.retention import parse_duration
 
     config = RecordConfig(
         symbols=parse_symbols(symbols),
@@ -108,6 +122,7 @@ def record(
         snapshot_limit=snapshot_limit,
         rest_url=rest_url,
         ws_url=ws_url,
+        retain_s=parse_duration(retain, option="--retain") if retain else None,
     )
     _setup_logging(log_level)
     asyncio.run(_record_until_signal(Recorder(config)))
@@ -117,44 +132,212 @@ def record(
 def query(
     symbol: Annotated[str, typer.Argument(help="Symbol, e.g. BTCUSDT.")],
     from_: Annotated[
-        str, typer.Option("--from", help="Start (inclusive): unix s, ISO 8601, -1h, now.")
-    ],
+        str | None, typer.Option("--from", help="Start (inclusive): unix s, ISO 8601, -1h, now.")
+    ] = None,
     to: Annotated[str, typer.Option("--to", help="End (inclusive).")] = "now",
+    at: Annotated[
+        str | None, typer.Option("--at", help="Show the one snapshot at or before this time.")
+    ] = None,
     db: DbOption = None,
-    output_format: Annotated[str, typer.Option("--format", help="jsonl or json.")] = "jsonl",
-    skip_corrupt: Annotated[
-        bool, typer.Option("--skip-corrupt", help="Warn about undecodable values and carry on.")
-    ] = False,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="table, jsonl, json or csv [default: table on a terminal, else jsonl]."
+        ),
+    ] = None,
+    levels: Annotated[
+        int | None,
+        typer.Option("--levels", help="Levels shown per side [default: 5 in a table, 20 in csv]."),
+    ] = None,
+    skip_corrupt: SkipCorruptOption = False,
 ) -> None:
     """Print the snapshots stored for SYMBOL in a window, oldest first.
 
-    Example: obrec query BTCUSDT --from 2026-01-01T00:00 --to 2026-01-01T01:00 --format jsonl
+    Examples: obrec query BTCUSDT --from -15m;
+    obrec query BTCUSDT --from 2026-01-01T00:00 --to 2026-01-01T01:00 --format jsonl;
+    obrec query BTCUSDT --at 2026-01-01T14:03:27
     """
-    if output_format not in ("jsonl", "json"):
-        raise UsageError(f"--format {output_format!r} is not supported; use jsonl or json")
+    from recorder.render import QueryFormat, snapshot_table, write_snapshots
+
+    fmt = (
+        _choice(QueryFormat, output_format, "--format")
+        if output_format
+        else (QueryFormat.TABLE if sys.stdout.isatty() else QueryFormat.JSONL)
+    )
+    now_s = int(time.time())
+    if (at is None) == (from_ is None):
+        raise UsageError("give either --from (with an optional --to) or --at")
+    symbol = symbol.upper()
+    with Database.open(db or default_db_path()) as database:
+        database.require_symbol(symbol)
+        if at is not None:
+            found = database.at(symbol, parse_time(at, now_s, option="--at"))
+            snapshots: Iterable[StoredSnapshot] = [found] if found else []
+            window = f"at or before {at}"
+        else:
+            from_s = parse_time(from_, now_s, option="--from")  # type: ignore[arg-type]
+            to_s = parse_time(to, now_s, option="--to")
+            check_window(from_s, to_s)
+            snapshots = database.snapshots(symbol, from_s, to_s, skip_corrupt=skip_corrupt)
+            window = f"from {format_time(from_s)} to {format_time(to_s)}"
+        if fmt is QueryFormat.TABLE:
+            table, count = snapshot_table(snapshots, levels or 5)
+            if count:
+                Console().print(table)
+        else:
+            count = write_snapshots(snapshots, fmt, levels or 20, sys.stdout.buffer)
+            sys.stdout.flush()
+    if not count:
+        stderr.print(f"no snapshots of {symbol} {window}", highlight=False)
+
+
+@app.command()
+def export(
+    symbols: Annotated[str, typer.Argument(help="Symbol or comma-separated symbols.")],
+    from_: Annotated[str, typer.Option("--from", help="Start (inclusive): unix s, ISO 8601, -1h.")],
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o", "--output", help="File, '-' for stdout, or a directory with --partition."
+        ),
+    ],
+    to: Annotated[str, typer.Option("--to", help="End (inclusive).")] = "now",
+    output_format: Annotated[
+        str, typer.Option("--format", help="csv (Tardis layout), jsonl or parquet.")
+    ] = "csv",
+    levels: Annotated[int, typer.Option("--levels", help="Levels per side in csv.")] = 20,
+    partition: Annotated[
+        bool, typer.Option("--partition", help="Parquet as symbol=.../date=.../ files under -o.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    db: DbOption = None,
+    skip_corrupt: SkipCorruptOption = False,
+) -> None:
+    """Write a window of snapshots to a file, atomically, with a progress bar on a terminal.
+
+    Examples: obrec export BTCUSDT --from 2026-01-01 --to 2026-01-02 -o btc.csv;
+    obrec export BTCUSDT,ETHUSDT --from -7d --format parquet --partition -o lake/
+    """
+    from recorder.export import ExportFormat, ExportRequest
+    from recorder.export import export as run_export
+
     now_s = int(time.time())
     from_s = parse_time(from_, now_s, option="--from")
     to_s = parse_time(to, now_s, option="--to")
     check_window(from_s, to_s)
-    symbol = symbol.upper()
-    with Store.open_reader(db or default_db_path()) as store:
-        check_symbol(store, symbol)
-        docs = (
-            snapshot_doc(s)
-            for s in iter_window(store, symbol, from_s, to_s, skip_corrupt=skip_corrupt)
+    request = ExportRequest(
+        symbols=parse_symbols(symbols),
+        from_s=from_s,
+        to_s=to_s,
+        format=_choice(ExportFormat, output_format, "--format"),
+        output=None if output == "-" else Path(output),
+        levels=levels,
+        partition=partition,
+        force=force,
+        skip_corrupt=skip_corrupt,
+    )
+    with Database.open(db or default_db_path()) as database:
+        total = sum(database.store.count(s, from_s, to_s) for s in request.symbols)
+        with _progress(total, "exporting", enabled=request.output is not None) as advance:
+            count = run_export(database, request, advance)
+    if not count:
+        window = f"between {format_time(from_s)} and {format_time(to_s)}"
+        stderr.print(f"no snapshots of {symbols} {window}; nothing written", highlight=False)
+    elif request.output is not None:
+        stderr.print(f"wrote {count:,} snapshots to {request.output}", highlight=False)
+
+
+@app.command()
+def prune(
+    days: Annotated[
+        int | None, typer.Option("--days", help="Delete what is older than N days.")
+    ] = None,
+    before: Annotated[
+        str | None, typer.Option("--before", help="Delete what is before this time.")
+    ] = None,
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Only this symbol.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would go; change nothing.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Delete old snapshots and gap records, then compact so the disk space comes back.
+
+    Example (cron): obrec prune --days 7. A running recorder prunes itself with --retain 7d.
+    """
+    from recorder.retention import apply_prune, plan_prune
+
+    now_s = int(time.time())
+    if (days is None) == (before is None):
+        raise UsageError("give exactly one of --days N or --before TIME")
+    if days is not None and days < 1:
+        raise UsageError(f"--days {days} must be at least 1")
+    cutoff_s = (
+        now_s - days * 86_400
+        if days is not None
+        else parse_time(before or "", now_s, option="--before")
+    )
+    path = db or default_db_path()
+    try:
+        store = Store.open_writer(path, create=False)
+    except DatabaseLockedError:
+        raise DatabaseLockedError(
+            f"{path} is being recorded; stop that recorder first, or let it prune itself: "
+            "obrec record --retain 7d"
+        ) from None
+    with store:
+        plan = plan_prune(store, cutoff_s, [symbol.upper()] if symbol else None)
+        per_symbol = ", ".join(f"{s} {n:,}" for s, n in plan.snapshots.items() if n) or "none"
+        what = (
+            f"{plan.total:,} snapshots ({per_symbol}) and {len(plan.gap_deletes)} gap record(s) "
+            f"before {format_time(cutoff_s)}"
         )
-        out = sys.stdout.buffer
-        count = 0
-        if output_format == "json":
-            out.write(orjson.dumps(list(docs)) + b"\n")
-            count = -1
-        else:
-            for doc in docs:
-                out.write(orjson.dumps(doc) + b"\n")
-                count += 1
-        out.flush()
-    if count == 0:
-        stderr.print(f"no snapshots of {symbol} between {from_s} and {to_s}", highlight=False)
+        if dry_run:
+            print(f"would delete {what}")
+            return
+        reclaimed = apply_prune(store, plan)
+    print(f"deleted {what}; reclaimed {human_bytes(reclaimed)}")
+
+
+@app.command()
+def stats(
+    db: DbOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Per symbol: first and last second, snapshots, coverage, gaps, bytes on disk."""
+    from recorder.render import print_stats, stats_doc
+
+    if output_format not in ("table", "json"):
+        raise UsageError(f"--format {output_format!r} is not one of table, json")
+    with Database.open(db or default_db_path()) as database:
+        result = database.stats()
+    if output_format == "json":
+        sys.stdout.buffer.write(orjson.dumps(stats_doc(result), option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        print_stats(result, Console())
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _choice(kind: type[E], value: str, option: str) -> E:
+    try:
+        return kind(value.lower())
+    except ValueError:
+        allowed = ", ".join(str(k.value) for k in kind)
+        raise UsageError(f"{option} {value!r} is not one of {allowed}") from None
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str, *, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr when it is a terminal; a no-op otherwise."""
+    if not (enabled and stderr.is_terminal):
+        yield lambda _: None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 @app.command()

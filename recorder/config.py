@@ -43,6 +43,8 @@ class RecordConfig:
     flush_interval_s: float = 0.25
     grace_ms: int = 1000
     """How long past a quiet second's end (by exchange time) before it is final."""
+    retain_s: int | None = None
+    """Prune what is older than this, hourly, inside the recorder (``--retain``)."""
     weight_per_minute: int = 3000
     """Our share of Binance's 6,000 per-minute REST weight (other clients may share the IP)."""
 

@@ -13,11 +13,9 @@ from rich.table import Table
 
 from recorder.app import Recorder
 from recorder.config import RecordConfig
-from recorder.query import iter_window
+from recorder.database import Database
 from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for
-from recorder.storage.codec import MAX_TS_S
-from recorder.storage.store import Store
 from recorder.timeparse import format_time
 
 
@@ -62,9 +60,9 @@ def _show_stored(db_path: Path, symbols: tuple[str, ...], console: Console) -> N
     table = Table(title=f"Latest stored snapshot per symbol in {db_path}")
     for column in ("symbol", "second", "best bid", "best ask", "spread", "levels", "stored"):
         table.add_column(column, justify="right" if column != "symbol" else "left")
-    with Store.open_reader(db_path) as store:
+    with Database.open(db_path) as db:
         for symbol in symbols:
-            snapshots = list(iter_window(store, symbol, 0, MAX_TS_S))
+            snapshots = list(db.snapshots(symbol))
             if not snapshots:
                 table.add_row(symbol, "-", "-", "-", "-", "-", "0")
                 continue

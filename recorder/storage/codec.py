@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, cast
@@ -185,6 +184,49 @@ def format_decimal(mantissa: int, exponent: int) -> str:
     return f"{digits[:exponent]}.{tail}" if tail else digits[:exponent]
 
 
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """A value's integer columns, prices absolute: price_i == bid_prices[i] * 10**price_exponent."""
+
+    event_time_ms: int
+    update_id: int
+    recv_time_ms: int
+    price_exponent: int
+    qty_exponent: int
+    bid_prices: list[int]
+    bid_qtys: list[int]
+    ask_prices: list[int]
+    ask_qtys: list[int]
+
+
+def decode_columns(value: bytes) -> Columns:
+    """Raises ValueError (or a subclass) when ``value`` is not a snapshot of a known format."""
+    doc: dict[str, Any] = ormsgpack.unpackb(value)
+    if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
+        raise ValueError(f"unknown format version {_version(doc)}")
+    try:
+        if not all(type(doc[field]) is int for field in ("E", "u", "r", "pe", "qe")):
+            raise ValueError("a header field is not an integer")
+        columns = Columns(
+            doc["E"],
+            doc["u"],
+            doc["r"],
+            doc["pe"],
+            doc["qe"],
+            list(accumulate(doc["bp"], operator.sub)),
+            doc["bq"],
+            list(accumulate(doc["ap"])),
+            doc["aq"],
+        )
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"snapshot field missing or mistyped: {exc}") from exc
+    if len(columns.bid_prices) != len(columns.bid_qtys) or len(columns.ask_prices) != len(
+        columns.ask_qtys
+    ):
+        raise ValueError("price and quantity columns differ in length")
+    return columns
+
+
 class Decoder:
     """Decodes values; remembers recent number formatting, which repeats second to second."""
 
@@ -197,22 +239,15 @@ class Decoder:
     def decode(self, key: bytes, value: bytes) -> StoredSnapshot:
         """Raises ValueError (or a subclass) when ``value`` is not a snapshot of a known format."""
         symbol, ts_s = split_key(key)
-        doc: dict[str, Any] = ormsgpack.unpackb(value)
-        if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
-            raise ValueError(f"unknown format version {_version(doc)}")
-        try:
-            pe, qe = doc["pe"], doc["qe"]
-            if not all(type(doc[field]) is int for field in ("E", "u", "r", "pe", "qe")):
-                raise ValueError("a header field is not an integer")
-            bid_px = accumulate(doc["bp"], operator.sub)
-            ask_px = accumulate(doc["ap"])
-            bids = self._levels(bid_px, doc["bq"], pe, qe)
-            asks = self._levels(ask_px, doc["aq"], pe, qe)
-            return StoredSnapshot(symbol, ts_s, doc["E"], doc["u"], doc["r"], bids, asks)
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"snapshot field missing or mistyped: {exc}") from exc
+        c = decode_columns(value)
+        pe, qe = c.price_exponent, c.qty_exponent
+        bids = self._levels(c.bid_prices, c.bid_qtys, pe, qe)
+        asks = self._levels(c.ask_prices, c.ask_qtys, pe, qe)
+        return StoredSnapshot(
+            symbol, ts_s, c.event_time_ms, c.update_id, c.recv_time_ms, bids, asks
+        )
 
-    def _levels(self, prices: Iterable[int], qtys: list[int], pe: int, qe: int) -> list[Level]:
+    def _levels(self, prices: list[int], qtys: list[int], pe: int, qe: int) -> list[Level]:
         if self._size > self._CACHE_LIMIT:
             self._formatted.clear()
             self._size = 0

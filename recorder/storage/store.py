@@ -114,8 +114,13 @@ class Store:
     # -- opening ----------------------------------------------------------------------------
 
     @classmethod
-    def open_writer(cls, path: Path) -> Store:
-        """Open for recording: create the directory if needed, refuse a non-obrec directory."""
+    def open_writer(cls, path: Path, *, create: bool = True) -> Store:
+        """Open for writing: create the directory if needed (and asked), refuse a non-obrec one."""
+        if not create and not _is_database(path):
+            raise DatabaseMissingError(
+                f"no obrec database at {path}; pass --db (or set OBREC_DB) to a directory "
+                "written by `obrec record`"
+            )
         if path.exists() and not path.is_dir():
             raise StorageError(f"{path} is a file, not a directory; choose another --db")
         if path.is_dir() and any(path.iterdir()) and not _is_database(path):
@@ -210,6 +215,12 @@ class Store:
         except Exception as exc:  # rocksdict raises bare Exception; translated once, here
             raise _translate(self.path, exc) from exc
 
+    def flush(self) -> None:
+        try:
+            self._db.flush()
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            raise _translate(self.path, exc) from exc
+
     def size_on_disk(self) -> int:
         """Bytes of every file in the directory (SST files, WAL, manifest, logs)."""
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
@@ -234,6 +245,21 @@ class Store:
             yield from self._db.items(from_key=start, read_opt=read_opt)
         except Exception as exc:  # rocksdict raises bare Exception; translated once, here
             raise _translate(self.path, exc) from exc
+
+    def count(self, symbol: str, from_s: int, to_s: int) -> int:
+        """How many snapshots of ``symbol`` lie in ``from_s..to_s`` (keys only are compared)."""
+        if to_s < from_s:
+            return 0
+        read_opt = ReadOptions()
+        end = snapshot_key(symbol, to_s + 1) if to_s < MAX_TS_S else symbol_end(symbol)
+        read_opt.set_iterate_upper_bound(end)
+        it = self._db.iter(read_opt)
+        it.seek(snapshot_key(symbol, min(max(from_s, 0), MAX_TS_S)))
+        found = 0
+        while it.valid():
+            found += 1
+            it.next()
+        return found
 
     def meta_items(self, prefix: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
         read_opt = ReadOptions()

@@ -9,12 +9,11 @@ import pytest
 
 from recorder.app import Recorder
 from recorder.config import RecordConfig
+from recorder.database import Database
 from recorder.errors import UnknownSymbolError
-from recorder.query import iter_window
 from recorder.simulator.faults import FaultPlan
 from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for
-from recorder.storage.codec import MAX_TS_S
 from recorder.storage.store import Store
 from tests.helpers import Levels, mismatches, truth_from_lines
 
@@ -43,11 +42,11 @@ async def record_from_simulator(
 
 
 def stored_books(db: Path, symbols: list[str]) -> list[tuple[str, int, Levels, Levels]]:
-    with Store.open_reader(db) as store:
+    with Database.open(db) as database:
         return [
             (s.symbol, s.ts_s, s.bids, s.asks)
             for symbol in symbols
-            for s in iter_window(store, symbol, 0, MAX_TS_S)
+            for s in database.snapshots(symbol)
         ]
 
 

@@ -1,0 +1,242 @@
+"""Read an obrec directory from Python: the library behind ``query``, ``export`` and ``stats``.
+
+    from recorder.database import Database
+
+    with Database.open("~/obrec-data") as db:
+        for snap in db.snapshots("BTCUSDT", from_s, to_s):
+            print(snap.ts_s, snap.bids[0], snap.asks[0])
+        table = db.to_arrow(["BTCUSDT"], from_s, to_s)     # needs the parquet extra
+        frame = db.to_pandas(["BTCUSDT"], from_s, to_s)    # or .to_polars(...)
+
+The directory is opened read-only: nothing is ever created or changed, a running recorder is not
+disturbed, and the data is seen as of opening (reopen to see newer seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from recorder.errors import CorruptValueError, UnknownSymbolError, UsageError
+from recorder.storage.codec import (
+    FORMAT_VERSION,
+    MAX_TS_S,
+    Columns,
+    Decoder,
+    StoredSnapshot,
+    decode_columns,
+    split_key,
+    symbol_end,
+    symbol_prefix,
+)
+from recorder.storage.store import SESSION_PREFIX, GapRecord, Store
+
+if TYPE_CHECKING:
+    import pandas
+    import polars
+    import pyarrow
+
+T = TypeVar("T")
+log = logging.getLogger("obrec")
+
+
+def check_window(from_s: int, to_s: int) -> None:
+    if from_s > to_s:
+        raise UsageError(f"--from ({from_s}) is after --to ({to_s}); swap them")
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolStats:
+    symbol: str
+    first_s: int
+    last_s: int
+    snapshots: int
+    gaps: int
+    gap_seconds: int
+    longest_gap: GapRecord | None
+    bytes_on_disk: int
+    """Estimated: each table file's size shared among the symbols whose keys it holds."""
+
+    @property
+    def expected(self) -> int:
+        return self.last_s - self.first_s + 1
+
+    @property
+    def coverage(self) -> float:
+        return self.snapshots / self.expected
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseStats:
+    path: Path
+    format_version: int
+    bytes_on_disk: int
+    symbols: list[SymbolStats]
+
+
+class Database:
+    """A read-only obrec directory."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, path: str | Path) -> Database:
+        return cls(Store.open_reader(Path(path).expanduser()))
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def symbols(self) -> list[str]:
+        """Every symbol with at least one stored snapshot."""
+        return self.store.symbols()
+
+    def require_symbol(self, symbol: str) -> None:
+        """UnknownSymbolError, listing what was recorded, unless ``symbol`` has snapshots."""
+        if self.store.first_at_or_after(symbol, 0) is None:
+            recorded = ", ".join(self.symbols()) or "none yet"
+            raise UnknownSymbolError(
+                f"{symbol} was never recorded in {self.path} (recorded: {recorded})"
+            )
+
+    def span(self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S) -> tuple[int, int] | None:
+        """(first, last) stored second of ``symbol`` within the window, None if none."""
+        first = self.store.first_at_or_after(symbol, from_s)
+        last = self.store.last_at_or_before(symbol, to_s)
+        if first is None or last is None:
+            return None
+        first_s, last_s = split_key(first)[1], split_key(last[0])[1]
+        return (first_s, last_s) if first_s <= last_s else None
+
+    def snapshots(
+        self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S, *, skip_corrupt: bool = False
+    ) -> Iterator[StoredSnapshot]:
+        """Snapshots of ``symbol`` from ``from_s`` to ``to_s`` inclusive, oldest first."""
+        decoder = Decoder()
+        for _, snapshot in self._values(symbol, from_s, to_s, skip_corrupt, decoder.decode):
+            yield snapshot
+
+    def columns(
+        self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S, *, skip_corrupt: bool = False
+    ) -> Iterator[tuple[int, Columns]]:
+        """(second, integer columns) of each snapshot: the fast path for Arrow and Parquet."""
+        for key, value in self._values(symbol, from_s, to_s, skip_corrupt, _columns):
+            yield split_key(key)[1], value
+
+    def _values(
+        self,
+        symbol: str,
+        from_s: int,
+        to_s: int,
+        skip_corrupt: bool,
+        decode: Callable[[bytes, bytes], T],
+    ) -> Iterator[tuple[bytes, T]]:
+        for key, value in self.store.scan(symbol, from_s, to_s):
+            try:
+                yield key, decode(key, value)
+            except ValueError as exc:
+                error = CorruptValueError(key, str(exc))
+                if not skip_corrupt:
+                    raise error from exc
+                log.warning("%s; skipped", error)
+
+    def at(self, symbol: str, ts_s: int) -> StoredSnapshot | None:
+        """The snapshot at ``ts_s``, or the latest one before it."""
+        found = self.store.last_at_or_before(symbol, ts_s)
+        if found is None:
+            return None
+        key, value = found
+        try:
+            return Decoder().decode(key, value)
+        except ValueError as exc:
+            raise CorruptValueError(key, str(exc)) from exc
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    def gaps(self, symbol: str | None = None) -> list[GapRecord]:
+        return [g for g in self.store.gaps() if symbol is None or g.symbol == symbol]
+
+    def sessions(self) -> list[dict[str, Any]]:
+        return [doc for _, doc in self.store.meta_items(SESSION_PREFIX)]
+
+    def stats(self) -> DatabaseStats:
+        disk = self._disk_by_symbol()
+        gaps = self.gaps()
+        out = []
+        for symbol in self.symbols():
+            span = self.span(symbol)
+            assert span is not None
+            count = sum(1 for _ in self.store.scan(symbol, 0, MAX_TS_S))
+            own = [g for g in gaps if g.symbol == symbol]
+            longest = max(own, key=lambda g: g.to_s - g.from_s, default=None)
+            out.append(
+                SymbolStats(
+                    symbol,
+                    span[0],
+                    span[1],
+                    count,
+                    len(own),
+                    sum(g.to_s - g.from_s + 1 for g in own),
+                    longest,
+                    disk.get(symbol, 0),
+                )
+            )
+        return DatabaseStats(self.path, FORMAT_VERSION, self.store.size_on_disk(), out)
+
+    def _disk_by_symbol(self) -> dict[str, int]:
+        symbols = self.symbols()
+        shares: dict[str, float] = dict.fromkeys(symbols, 0.0)
+        for table in self.store.live_files():
+            holders = [
+                s
+                for s in symbols
+                if table["start_key"] < symbol_end(s) and table["end_key"] >= symbol_prefix(s)
+            ]
+            for symbol in holders:
+                shares[symbol] += table["size"] / len(holders)
+        return {s: round(b) for s, b in shares.items()}
+
+    # -- dataframes ------------------------------------------------------------------------
+
+    def to_arrow(
+        self, symbols: Sequence[str], from_s: int = 0, to_s: int = MAX_TS_S
+    ) -> pyarrow.Table:
+        """One Arrow table of every snapshot in the window (schema in docs/python-api.md)."""
+        from recorder.arrow import snapshot_table
+
+        return snapshot_table(self, symbols, from_s, to_s)
+
+    def to_pandas(
+        self, symbols: Sequence[str], from_s: int = 0, to_s: int = MAX_TS_S
+    ) -> pandas.DataFrame:
+        return cast("pandas.DataFrame", self.to_arrow(symbols, from_s, to_s).to_pandas())
+
+    def to_polars(
+        self, symbols: Sequence[str], from_s: int = 0, to_s: int = MAX_TS_S
+    ) -> polars.DataFrame:
+        try:
+            import polars as pl
+        except ImportError:
+            raise UsageError("to_polars needs polars: pip install polars") from None
+        frame = pl.from_arrow(self.to_arrow(symbols, from_s, to_s))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+
+def _columns(key: bytes, value: bytes) -> Columns:
+    return decode_columns(value)

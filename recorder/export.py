@@ -1,0 +1,250 @@
+"""Write windows of snapshots to files: Tardis-style CSV, JSONL, and Parquet.
+
+Files appear atomically (written beside the target, then renamed), never overwrite without
+``force``, and an interrupted export leaves nothing behind. Rows go symbol by symbol, oldest first.
+
+CSV follows Tardis's ``book_snapshot_N`` layout so existing readers work unchanged:
+``exchange,symbol,timestamp,local_timestamp`` then ``asks[i].price,asks[i].amount,bids[i].price,
+bids[i].amount`` for i = 0..N-1, timestamps in microseconds. ``timestamp`` is the exchange event
+time of the last event applied (Tardis: "timestamp provided by exchange"), ``local_timestamp``
+when obrec received that event; the stored second is ``floor(timestamp / 1e6)``. Missing levels
+(a thinner book) are empty cells.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from recorder.database import Database
+from recorder.errors import UsageError
+from recorder.storage.codec import StoredSnapshot
+
+EXCHANGE = "binance"
+DAY_S = 86_400
+
+
+class ExportFormat(Enum):
+    CSV = "csv"
+    JSONL = "jsonl"
+    PARQUET = "parquet"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    symbols: tuple[str, ...]
+    from_s: int
+    to_s: int
+    format: ExportFormat
+    output: Path | None
+    """None writes to stdout (csv and jsonl only)."""
+    levels: int = 20
+    partition: bool = False
+    force: bool = False
+    skip_corrupt: bool = False
+
+    def __post_init__(self) -> None:
+        if self.output is None and self.format is ExportFormat.PARQUET:
+            raise UsageError("parquet cannot go to stdout; pass -o FILE (or -o DIR --partition)")
+        if self.partition and self.format is not ExportFormat.PARQUET:
+            raise UsageError("--partition is for --format parquet only")
+        if not 1 <= self.levels <= 5000:
+            raise UsageError(f"--levels {self.levels} is out of range; use 1 to 5000")
+
+
+Progress = Callable[[int], None]
+"""Told how many seconds of the window are done since it was last told."""
+
+
+def snapshot_doc(snapshot: StoredSnapshot) -> dict[str, object]:
+    """The JSON shape scripts rely on (DESIGN §1.1): extend, never break."""
+    return {
+        "symbol": snapshot.symbol,
+        "ts": snapshot.ts_s,
+        "event_time": snapshot.event_time_ms,
+        "update_id": snapshot.update_id,
+        "recv_time": snapshot.recv_time_ms,
+        "bids": snapshot.bids,
+        "asks": snapshot.asks,
+    }
+
+
+def tardis_header(levels: int) -> str:
+    fields = ["exchange", "symbol", "timestamp", "local_timestamp"]
+    for i in range(levels):
+        fields += [f"asks[{i}].price", f"asks[{i}].amount", f"bids[{i}].price", f"bids[{i}].amount"]
+    return ",".join(fields)
+
+
+def tardis_row(snapshot: StoredSnapshot, levels: int) -> str:
+    fields = [
+        EXCHANGE,
+        snapshot.symbol,
+        str(snapshot.event_time_ms * 1000),
+        str(snapshot.recv_time_ms * 1000),
+    ]
+    bids, asks = snapshot.bids, snapshot.asks
+    for i in range(levels):
+        ask = asks[i] if i < len(asks) else ("", "")
+        bid = bids[i] if i < len(bids) else ("", "")
+        fields += [ask[0], ask[1], bid[0], bid[1]]
+    return ",".join(fields)
+
+
+def export(db: Database, request: ExportRequest, progress: Progress | None = None) -> int:
+    """Write the window; returns the number of snapshots written (0 writes no file)."""
+    for symbol in request.symbols:
+        db.require_symbol(symbol)
+    if request.format is ExportFormat.PARQUET:
+        assert request.output is not None
+        if request.partition:
+            return _parquet_partitioned(db, request, request.output, progress)
+        return _parquet_file(db, request, request.output, progress)
+    if request.output is None:
+        return _write_text(db, request, sys.stdout, progress)
+    with atomic_target(request.output, request.force) as tmp:
+        with tmp.open("w", encoding="utf-8", newline="") as out:
+            count = _write_text(db, request, out, progress)
+        if not count:
+            raise _NothingWritten
+    return count
+
+
+def _snapshots(
+    db: Database, request: ExportRequest, progress: Progress | None
+) -> Iterator[StoredSnapshot]:
+    for symbol in request.symbols:
+        last = request.from_s - 1
+        for snapshot in db.snapshots(
+            symbol, request.from_s, request.to_s, skip_corrupt=request.skip_corrupt
+        ):
+            if progress:
+                progress(snapshot.ts_s - last)
+            last = snapshot.ts_s
+            yield snapshot
+        if progress:
+            progress(request.to_s - last)
+
+
+def _write_text(
+    db: Database, request: ExportRequest, out: IO[str], progress: Progress | None
+) -> int:
+    count = 0
+    if request.format is ExportFormat.CSV:
+        for snapshot in _snapshots(db, request, progress):
+            if not count:
+                out.write(tardis_header(request.levels) + "\n")
+            out.write(tardis_row(snapshot, request.levels) + "\n")
+            count += 1
+    else:
+        for snapshot in _snapshots(db, request, progress):
+            out.write(orjson.dumps(snapshot_doc(snapshot)).decode() + "\n")
+            count += 1
+    return count
+
+
+def _parquet_file(
+    db: Database, request: ExportRequest, target: Path, progress: Progress | None
+) -> int:
+    import pyarrow.parquet as pq
+
+    from recorder.arrow import SCHEMA, batches
+
+    count = 0
+    with atomic_target(target, request.force) as tmp:
+        with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+            for symbol in request.symbols:
+                for batch in batches(
+                    db, symbol, request.from_s, request.to_s, skip_corrupt=request.skip_corrupt
+                ):
+                    writer.write_batch(batch)
+                    count += batch.num_rows
+                    if progress:
+                        progress(batch.num_rows)
+        if not count:
+            raise _NothingWritten
+    return count
+
+
+def _parquet_partitioned(
+    db: Database, request: ExportRequest, target: Path, progress: Progress | None
+) -> int:
+    """Hive layout ``symbol=S/date=YYYY-MM-DD/part-0.parquet``; the partition columns live in
+    the paths, as DuckDB, Polars and Spark expect."""
+    import pyarrow.parquet as pq
+
+    from recorder.arrow import SCHEMA, batches
+
+    schema = SCHEMA.remove(SCHEMA.get_field_index("symbol"))
+    count = 0
+    with atomic_target(target, request.force, directory=True) as tmp:
+        for symbol in request.symbols:
+            day = request.from_s - request.from_s % DAY_S
+            while day <= request.to_s:
+                lo, hi = max(day, request.from_s), min(day + DAY_S - 1, request.to_s)
+                parts = [
+                    b.drop_columns(["symbol"])
+                    for b in batches(db, symbol, lo, hi, skip_corrupt=request.skip_corrupt)
+                ]
+                if parts:
+                    date = datetime.fromtimestamp(day, UTC).strftime("%Y-%m-%d")
+                    folder = tmp / f"symbol={symbol}" / f"date={date}"
+                    folder.mkdir(parents=True)
+                    with pq.ParquetWriter(
+                        folder / "part-0.parquet", schema, compression="zstd"
+                    ) as w:
+                        for part in parts:
+                            w.write_batch(part)
+                            count += part.num_rows
+                if progress:
+                    progress(sum(p.num_rows for p in parts))
+                day += DAY_S
+        if not count:
+            raise _NothingWritten
+    return count
+
+
+class _NothingWritten(Exception):
+    """Internal: the window was empty, so the target is not created."""
+
+
+@contextlib.contextmanager
+def atomic_target(target: Path, force: bool, *, directory: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` at once."""
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; pass --force to replace it")
+    if not target.parent.is_dir():
+        raise UsageError(f"{target.parent} is not a directory; create it first")
+    tmp = target.parent / f".{target.name}.obrec-tmp-{os.getpid()}"
+    if directory:
+        tmp.mkdir()
+    try:
+        yield tmp
+    except _NothingWritten:
+        _remove(tmp)
+        return
+    except BaseException:
+        _remove(tmp)
+        raise
+    old = target.parent / f".{target.name}.obrec-old-{os.getpid()}"
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
