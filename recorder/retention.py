@@ -65,7 +65,7 @@ def plan_prune(store: Store, cutoff_s: int, symbols: Sequence[str] | None = None
 
 def apply_prune(store: Store, plan: PrunePlan) -> int:
     """Delete what ``plan`` says and compact those ranges; returns bytes reclaimed (>= 0)."""
-    before = store.size_on_disk()
+    before = store.table_bytes()
     ranges = [(snapshot_key(s, 0), snapshot_key(s, plan.cutoff_s)) for s in plan.snapshots]
     store.write(
         PendingWrites(
@@ -77,4 +77,4 @@ def apply_prune(store: Store, plan: PrunePlan) -> int:
     for begin, end in ranges:
         store.compact(begin, end)
     store.flush()
-    return max(0, before - store.size_on_disk())
+    return max(0, before - store.table_bytes())

@@ -221,6 +221,10 @@ class Store:
         except Exception as exc:  # rocksdict raises bare Exception; translated once, here
             raise _translate(self.path, exc) from exc
 
+    def table_bytes(self) -> int:
+        """Bytes of the live table files: the data itself, without logs and manifests."""
+        return sum(int(f["size"]) for f in self.live_files())
+
     def size_on_disk(self) -> int:
         """Bytes of every file in the directory (SST files, WAL, manifest, logs)."""
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
