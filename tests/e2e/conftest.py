@@ -72,3 +72,14 @@ def simulator(tmp_path: Path) -> Iterator[Simulator]:
     if sim.process.poll() is None:
         sim.process.kill()
         sim.process.communicate()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database filled by ``obrec demo`` (which is also what this checks works)."""
+    db = tmp_path_factory.mktemp("demo") / "db"
+    result = obrec("demo", "--seconds", "4", "--db", str(db), "--symbols", "BTCUSDT,ETHUSDT")
+    assert result.returncode == 0, result.stderr
+    assert "Latest stored snapshot" in result.stdout
+    assert "BTCUSDT" in result.stdout
+    return db

@@ -13,17 +13,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database filled by ``obrec demo`` (which is also what this checks works)."""
-    db = tmp_path_factory.mktemp("demo") / "db"
-    result = obrec("demo", "--seconds", "4", "--db", str(db), "--symbols", "BTCUSDT,ETHUSDT")
-    assert result.returncode == 0, result.stderr
-    assert "Latest stored snapshot" in result.stdout
-    assert "BTCUSDT" in result.stdout
-    return db
-
-
-@pytest.fixture(scope="module")
 def module_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
     sim = start_simulator(tmp_path_factory.mktemp("sim"), "--symbols", "BTCUSDT")
     yield sim

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -72,8 +73,15 @@ def test_record_stops_on_sigterm_and_query_returns_the_true_books(
         timeout=20,
     )
     assert_one_line_error(second, 1, "in use")
-    # ...and query reads it concurrently.
+    # ...while query, export and stats read it concurrently, and prune points to --retain.
     assert len(query_all(tmp_path / "other", "BTCUSDT")) >= 1
+    other = str(tmp_path / "other")
+    exported = obrec(
+        "export", "BTCUSDT", "--db", other, "--from", "0", "-o", str(tmp_path / "a.csv")
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert obrec("stats", "--db", other).returncode == 0
+    assert_one_line_error(obrec("prune", "--db", other, "--days", "1"), 1, "--retain 7d")
     assert stop(recorder)[0] == 0
 
     docs = record_and_check(simulator, db, seconds=6)
@@ -86,6 +94,35 @@ def test_record_stops_on_sigterm_and_query_returns_the_true_books(
     price = bids[0][0]
     assert isinstance(price, str)
     assert price == format(Decimal(price).normalize(), "f")  # exact, normalised decimals
+
+
+def test_record_with_retain_prunes_old_seconds_at_start(
+    simulator: Simulator, demo_db: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "db"
+    shutil.copytree(demo_db, db)
+    old = {d["ts"] for d in query_all(db, "BTCUSDT")}
+    time.sleep(2)
+    recorder = spawn(
+        "record",
+        "--symbols",
+        "BTCUSDT",
+        "--db",
+        str(db),
+        "--retain",
+        "1s",
+        *simulator.endpoint_args(),
+    )
+    time.sleep(4)
+    code, _, err = stop(recorder)
+    assert code == 0, err
+    assert "retention: deleted" in err
+    kept = {d["ts"] for d in query_all(db, "BTCUSDT")}
+    assert kept
+    assert not kept & old
+    # Retention covers every symbol in the directory, not only the recorded ones.
+    gone = obrec("query", "ETHUSDT", "--db", str(db), "--from", "0")
+    assert_one_line_error(gone, 2, "never recorded")
 
 
 @pytest.mark.slow
