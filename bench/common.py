@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import time
+from pathlib import Path
+
 import orjson
 
 from recorder.binance.endpoints import depth_stream_name
@@ -9,6 +13,8 @@ from recorder.binance.wire import DepthSnapshot, DepthUpdate, decode_frame
 from recorder.book.sync import Snapshot, SymbolSync
 from recorder.simulator.market import Market
 from recorder.simulator.server import spec_for
+from recorder.storage.codec import Encoder, snapshot_key
+from recorder.storage.store import PendingWrites, Store
 
 START_MS = 1_800_000_000_000 - 1_800_000_000_000 % 86_400_000
 
@@ -50,3 +56,42 @@ def recorded_snapshots(names: list[str], seconds: int) -> dict[str, list[Snapsho
             if isinstance(outcome, Snapshot):
                 out[event.symbol].append(outcome)
     return out
+
+
+DAY_S = 86_400
+START_S = START_MS // 1000
+
+
+def write_days(path: Path, days: int, distinct_hours: int, batch: int = 100) -> tuple[int, float]:
+    """Fill ``path`` with ``days`` of a BTCUSDT-like and an ETHUSDT-like symbol, compacted.
+
+    ``distinct_hours`` of recorded snapshots are repeated with the right timestamps (a week of
+    market takes too long to generate). Returns (snapshots, seconds spent encoding + writing).
+    """
+    symbols = ["BTCUSDT", "ETHUSDT"]
+    books = recorded_snapshots(symbols, distinct_hours * 3600)
+    period = min(len(b) for b in books.values())
+    rng = random.Random(1)
+    encoder = Encoder()
+    update_id = dict.fromkeys(symbols, 10**10)
+    spent = 0.0
+    pending = PendingWrites.empty()
+    with Store.open_writer(path) as store:
+        for offset in range(days * DAY_S):
+            ts_s = START_S + offset
+            for symbol in symbols:
+                snap = books[symbol][offset % period]
+                update_id[symbol] += rng.randint(200, 500)
+                event_ms = ts_s * 1000 + snap.event_time_ms % 1000
+                started = time.perf_counter()
+                value = encoder.encode(
+                    event_ms, update_id[symbol], event_ms + rng.randint(3, 40), snap.bids, snap.asks
+                )
+                pending.puts.append((snapshot_key(symbol, ts_s), value))
+                if len(pending.puts) >= batch:
+                    store.write(pending)
+                    pending = PendingWrites.empty()
+                spent += time.perf_counter() - started
+        store.write(pending)
+        store.compact()
+    return days * DAY_S * len(symbols), spent

@@ -98,6 +98,13 @@ def record_batch(symbol: str, rows: list[tuple[int, Columns]]) -> pa.RecordBatch
     )
 
 
+def _as_int64(values: list[int]) -> np.ndarray | None:
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        return None
+
+
 def _decimal_lists(rows: list[list[int]], exponents: list[int]) -> pa.ListArray:
     """One list<decimal128(38, 8)> column from per-row mantissas and per-row exponents."""
     if min(exponents, default=0) < -SCALE:
@@ -112,10 +119,11 @@ def _decimal_lists(rows: list[list[int]], exponents: list[int]) -> pa.ListArray:
     for row in rows:
         flat.extend(row)
     factors = [10 ** (SCALE + e) for e in exponents]
-    if flat and max(flat) <= _INT64_MAX // max(factors) and min(flat) >= 0:
-        unscaled = np.array(flat, dtype=np.int64) * np.repeat(
-            np.array(factors, dtype=np.int64), lengths
-        )
+    mantissas = _as_int64(flat)
+    if mantissas is not None and (
+        not flat or (mantissas.max() <= _INT64_MAX // max(factors) and mantissas.min() >= 0)
+    ):
+        unscaled = mantissas * np.repeat(np.array(factors, dtype=np.int64), lengths)
         words = np.zeros((len(flat), 2), dtype=np.int64)  # little-endian int128, non-negative
         words[:, 0] = unscaled
         buffer = pa.py_buffer(words.tobytes())

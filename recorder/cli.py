@@ -237,8 +237,11 @@ def export(
         skip_corrupt=skip_corrupt,
     )
     with Database.open(db or default_db_path()) as database:
-        total = sum(database.store.count(s, from_s, to_s) for s in request.symbols)
-        with _progress(total, "exporting", enabled=request.output is not None) as advance:
+        visible = request.output is not None and stderr.is_terminal
+        total = (
+            sum(database.store.count(s, from_s, to_s) for s in request.symbols) if visible else 0
+        )
+        with _progress(total, "exporting", enabled=visible) as advance:
             count = run_export(database, request, advance)
     if not count:
         window = f"between {format_time(from_s)} and {format_time(to_s)}"
@@ -331,7 +334,7 @@ def _choice(kind: type[E], value: str, option: str) -> E:
 @contextlib.contextmanager
 def _progress(total: int, label: str, *, enabled: bool) -> Iterator[Callable[[int], None]]:
     """A rich progress bar on stderr when it is a terminal; a no-op otherwise."""
-    if not (enabled and stderr.is_terminal):
+    if not enabled:
         yield lambda _: None
         return
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

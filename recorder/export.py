@@ -63,7 +63,8 @@ class ExportRequest:
 
 
 Progress = Callable[[int], None]
-"""Told how many seconds of the window are done since it was last told."""
+"""Told how many more snapshots were written (the CLI's bar counts snapshots)."""
+_PROGRESS_EVERY = 1024
 
 
 def snapshot_doc(snapshot: StoredSnapshot) -> dict[str, object]:
@@ -123,17 +124,17 @@ def export(db: Database, request: ExportRequest, progress: Progress | None = Non
 def _snapshots(
     db: Database, request: ExportRequest, progress: Progress | None
 ) -> Iterator[StoredSnapshot]:
+    done = 0
     for symbol in request.symbols:
-        last = request.from_s - 1
         for snapshot in db.snapshots(
             symbol, request.from_s, request.to_s, skip_corrupt=request.skip_corrupt
         ):
-            if progress:
-                progress(snapshot.ts_s - last)
-            last = snapshot.ts_s
             yield snapshot
-        if progress:
-            progress(request.to_s - last)
+            done += 1
+            if progress and done % _PROGRESS_EVERY == 0:
+                progress(_PROGRESS_EVERY)
+    if progress:
+        progress(done % _PROGRESS_EVERY)
 
 
 def _write_text(

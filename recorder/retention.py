@@ -46,11 +46,12 @@ class PrunePlan:
 
 def plan_prune(store: Store, cutoff_s: int, symbols: Sequence[str] | None = None) -> PrunePlan:
     """What a prune at ``cutoff_s`` would delete (counts every snapshot; changes nothing)."""
-    chosen = list(symbols) if symbols else store.symbols()
+    gaps = store.gaps()
+    chosen = list(symbols) if symbols is not None else store.symbols()
     counts = {s: store.count(s, 0, cutoff_s - 1) for s in chosen}
     plan = PrunePlan(cutoff_s, counts)
-    for gap in store.gaps():
-        if gap.symbol not in chosen or gap.from_s >= cutoff_s:
+    for gap in gaps:
+        if (symbols is not None and gap.symbol not in symbols) or gap.from_s >= cutoff_s:
             continue
         plan.gap_deletes.append(gap_key(gap.symbol, gap.from_s))
         if gap.to_s >= cutoff_s:  # straddles the cut-off: keep its recent part

@@ -205,14 +205,27 @@ def decode_columns(value: bytes) -> Columns:
     if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
         raise ValueError(f"unknown format version {_version(doc)}")
     try:
-        if not all(type(doc[field]) is int for field in ("E", "u", "r", "pe", "qe")):
-            raise ValueError("a header field is not an integer")
-        columns = Columns(
+        event_time, update_id, recv_time, pe, qe = (
             doc["E"],
             doc["u"],
             doc["r"],
             doc["pe"],
             doc["qe"],
+        )
+        if not (
+            type(event_time) is int
+            and type(update_id) is int
+            and type(recv_time) is int
+            and type(pe) is int
+            and type(qe) is int
+        ):
+            raise ValueError("a header field is not an integer")
+        columns = Columns(
+            event_time,
+            update_id,
+            recv_time,
+            pe,
+            qe,
             list(accumulate(doc["bp"], operator.sub)),
             doc["bq"],
             list(accumulate(doc["ap"])),

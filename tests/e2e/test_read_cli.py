@@ -148,6 +148,12 @@ def test_export_to_stdout(demo_db: Path) -> None:
     assert docs == jsonl(demo_db, "BTCUSDT") + jsonl(demo_db, "ETHUSDT")
 
 
+def duck(query: str) -> list[tuple[Any, ...]]:
+    relation = duckdb.sql(query)
+    assert relation is not None
+    return relation.fetchall()
+
+
 def _exact(levels: list[list[str]]) -> list[tuple[Decimal, Decimal]]:
     return [(Decimal(p), Decimal(q)) for p, q in levels]
 
@@ -169,10 +175,10 @@ def test_duckdb_reads_the_parquet_export_with_the_same_numbers(
         str(out),
     )
     assert result.returncode == 0, result.stderr
-    rows = duckdb.sql(
-        f"select symbol, ts, epoch_ms(event_time), update_id, bid_price, bid_qty, ask_price, ask_qty "
-        f"from read_parquet('{out}') order by symbol, ts"
-    ).fetchall()
+    rows = duck(
+        "select symbol, ts, epoch_ms(event_time), update_id, bid_price, bid_qty, ask_price, "
+        f"ask_qty from read_parquet('{out}') order by symbol, ts"
+    )
     docs = jsonl(demo_db, "BTCUSDT") + jsonl(demo_db, "ETHUSDT")
     assert len(rows) == len(docs)
     for row, doc in zip(rows, docs, strict=True):
@@ -204,10 +210,10 @@ def test_partitioned_parquet_is_one_hive_dataset(demo_db: Path, tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["symbol=BTCUSDT", "symbol=ETHUSDT"]
-    counts = duckdb.sql(
+    counts = duck(
         f"select symbol, count(*) from read_parquet('{out}/**/*.parquet', hive_partitioning=true) "
         "group by symbol order by symbol"
-    ).fetchall()
+    )
     assert counts == [
         ("BTCUSDT", len(jsonl(demo_db, "BTCUSDT"))),
         ("ETHUSDT", len(jsonl(demo_db, "ETHUSDT"))),

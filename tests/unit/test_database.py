@@ -90,9 +90,7 @@ def test_open_on_a_missing_directory_raises_and_creates_nothing(tmp_path: Path) 
     assert not path.parent.exists()
 
 
-def test_open_expands_the_user_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_open_expands_the_user_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_store(tmp_path / "db", {"BTCUSDT": {100: book(100)}})
     monkeypatch.setenv("HOME", str(tmp_path))
     with Database.open("~/db") as database:

@@ -1,0 +1,228 @@
+"""Retention: duration parsing, prune plans and applying them to a real store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import ormsgpack
+import pytest
+
+from recorder.errors import UsageError
+from recorder.retention import apply_prune, parse_duration, plan_prune
+from recorder.storage.codec import MAX_TS_S, Encoder, snapshot_key, split_key
+from recorder.storage.store import (
+    SESSION_PREFIX,
+    GapRecord,
+    PendingWrites,
+    Store,
+    gap_key,
+    session_key,
+)
+
+CUTOFF = 106
+BTC_SECONDS = [*range(100, 105), *range(108, 112), *range(115, 120)]
+ETH_SECONDS = list(range(100, 110))
+# BTCUSDT: one gap wholly before the cut-off, one straddling it, one after it.
+BTC_GAPS = [
+    GapRecord("BTCUSDT", 95, 99, "startup"),
+    GapRecord("BTCUSDT", 105, 107, "sequence_gap"),
+    GapRecord("BTCUSDT", 112, 114, "disconnect"),
+]
+ETH_GAPS = [GapRecord("ETHUSDT", 95, 99, "startup")]
+
+
+# -- parse_duration -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("7d", 7 * 86_400),
+        ("12h", 12 * 3600),
+        ("30m", 30 * 60),
+        ("45s", 45),
+        ("1d", 86_400),
+        (" 2h ", 7200),
+    ],
+)
+def test_parse_duration(text: str, seconds: int) -> None:
+    assert parse_duration(text, option="--retain") == seconds
+
+
+@pytest.mark.parametrize("text", ["0d", "7x", "", "d", "-1d", "1.5d", "7", "7 d", "7D", "0s"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(UsageError) as info:
+        parse_duration(text, option="--retain")
+    message = str(info.value)
+    assert message.startswith("--retain ")
+    assert repr(text) in message
+    assert "7d" in message  # an example of what works
+
+
+# -- the store ----------------------------------------------------------------------------------
+
+
+def _put_snapshots(store: Store, symbol: str, seconds: list[int]) -> None:
+    encoder = Encoder()
+    store.write(
+        PendingWrites(
+            puts=[
+                (
+                    snapshot_key(symbol, s),
+                    encoder.encode(s * 1000, s, s * 1000 + 1, [("100.5", "1")], [("101", "2")]),
+                )
+                for s in seconds
+            ]
+        )
+    )
+
+
+def _put_gaps(store: Store, gaps: list[GapRecord]) -> None:
+    store.write(
+        PendingWrites(
+            meta_puts=[
+                (gap_key(g.symbol, g.from_s), ormsgpack.packb({"to": g.to_s, "reason": g.reason}))
+                for g in gaps
+            ]
+        )
+    )
+
+
+def _seconds(store: Store, symbol: str) -> list[int]:
+    return [split_key(bytes(key))[1] for key, _ in store.scan(symbol, 0, MAX_TS_S)]
+
+
+def _sessions(store: Store) -> list[int]:
+    return [doc["start"] for _, doc in store.meta_items(SESSION_PREFIX)]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open_writer(tmp_path / "db") as opened:
+        _put_snapshots(opened, "BTCUSDT", BTC_SECONDS)
+        _put_snapshots(opened, "ETHUSDT", ETH_SECONDS)
+        _put_gaps(opened, BTC_GAPS + ETH_GAPS)
+        opened.put_meta(session_key(40), {"start": 40, "end": 60})  # ended before the cut-off
+        opened.put_meta(session_key(70), {"start": 70, "end": None})  # never ended cleanly
+        opened.put_meta(session_key(90), {"start": 90, "end": CUTOFF})  # ended at the cut-off
+        opened.put_meta(session_key(100), {"start": 100, "end": 200})
+        yield opened
+
+
+# -- plan_prune ---------------------------------------------------------------------------------
+
+
+def test_plan_counts_snapshots_before_the_cutoff(store: Store) -> None:
+    plan = plan_prune(store, CUTOFF)
+    assert plan.cutoff_s == CUTOFF
+    assert plan.snapshots == {"BTCUSDT": 5, "ETHUSDT": 6}  # 100..104; 100..105
+    assert plan.total == 11
+
+
+def test_plan_for_one_symbol(store: Store) -> None:
+    plan = plan_prune(store, CUTOFF, ["ETHUSDT"])
+    assert plan.snapshots == {"ETHUSDT": 6}
+    assert plan.gap_deletes == [gap_key("ETHUSDT", 95)]
+    assert plan.gap_puts == []
+    assert plan.session_deletes == []  # sessions span every symbol: kept for a partial prune
+
+
+def test_plan_gap_records(store: Store) -> None:
+    plan = plan_prune(store, CUTOFF, ["BTCUSDT"])
+    assert plan.gap_deletes == [gap_key("BTCUSDT", 95), gap_key("BTCUSDT", 105)]
+    ((key, value),) = plan.gap_puts
+    assert key == gap_key("BTCUSDT", CUTOFF)
+    assert ormsgpack.unpackb(value) == {"to": 107, "reason": "sequence_gap"}
+    assert gap_key("BTCUSDT", 112) not in plan.gap_deletes
+
+
+def test_plan_deletes_ended_sessions_only_when_pruning_every_symbol(store: Store) -> None:
+    plan = plan_prune(store, CUTOFF)
+    assert plan.session_deletes == [session_key(40)]
+    assert sorted(plan.gap_deletes) == sorted(
+        [gap_key("BTCUSDT", 95), gap_key("BTCUSDT", 105), gap_key("ETHUSDT", 95)]
+    )
+
+
+def test_plan_changes_nothing(store: Store) -> None:
+    plan_prune(store, CUTOFF)
+    assert _seconds(store, "BTCUSDT") == BTC_SECONDS
+    assert store.gaps() == BTC_GAPS + ETH_GAPS
+    assert _sessions(store) == [40, 70, 90, 100]
+
+
+def test_plan_before_everything_is_empty(store: Store) -> None:
+    plan = plan_prune(store, 50)
+    assert plan.snapshots == {"BTCUSDT": 0, "ETHUSDT": 0}
+    assert plan.total == 0
+    assert plan.gap_deletes == plan.session_deletes == []
+    assert plan.gap_puts == []
+
+
+# -- apply_prune --------------------------------------------------------------------------------
+
+
+def test_apply_prune_every_symbol(store: Store) -> None:
+    store.flush()
+    reclaimed = apply_prune(store, plan_prune(store, CUTOFF))
+    assert reclaimed >= 0
+    assert _seconds(store, "BTCUSDT") == [s for s in BTC_SECONDS if s >= CUTOFF]
+    assert _seconds(store, "ETHUSDT") == [106, 107, 108, 109]
+    assert store.count("BTCUSDT", 0, CUTOFF - 1) == 0
+    assert store.gaps() == [
+        GapRecord("BTCUSDT", CUTOFF, 107, "sequence_gap"),
+        GapRecord("BTCUSDT", 112, 114, "disconnect"),
+    ]
+    assert _sessions(store) == [70, 90, 100]
+
+
+def test_apply_prune_one_symbol_leaves_the_others(store: Store) -> None:
+    reclaimed = apply_prune(store, plan_prune(store, CUTOFF, ["BTCUSDT"]))
+    assert reclaimed >= 0
+    assert _seconds(store, "BTCUSDT") == [108, 109, 110, 111, 115, 116, 117, 118, 119]
+    assert _seconds(store, "ETHUSDT") == ETH_SECONDS
+    assert store.gaps() == [
+        GapRecord("BTCUSDT", CUTOFF, 107, "sequence_gap"),
+        GapRecord("BTCUSDT", 112, 114, "disconnect"),
+        *ETH_GAPS,
+    ]
+    assert _sessions(store) == [40, 70, 90, 100]
+
+
+def test_apply_prune_is_seen_by_a_new_reader(tmp_path: Path) -> None:
+    path = tmp_path / "db"
+    with Store.open_writer(path) as writer:
+        _put_snapshots(writer, "BTCUSDT", list(range(1000, 1200)))
+        writer.flush()
+        apply_prune(writer, plan_prune(writer, 1150))
+    with Store.open_reader(path) as reader:
+        assert _seconds(reader, "BTCUSDT") == list(range(1150, 1200))
+
+
+def test_apply_prune_twice_is_harmless(store: Store) -> None:
+    apply_prune(store, plan_prune(store, CUTOFF))
+    again = plan_prune(store, CUTOFF)
+    assert again.total == 0
+    assert again.gap_deletes == again.session_deletes == []
+    assert apply_prune(store, again) >= 0
+    assert _seconds(store, "ETHUSDT") == [106, 107, 108, 109]
+
+
+def test_prune_every_symbol_drops_old_gaps_of_symbols_without_snapshots(tmp_path: Path) -> None:
+    """A prune that removes a symbol's last snapshot but trims a straddling gap leaves that
+    symbol with a gap record and no snapshots; a later prune of every symbol must still drop
+    the gap once it lies wholly before the cut-off ("gap records that end before the cut-off
+    go too")."""
+    with Store.open_writer(tmp_path / "db") as writer:
+        _put_snapshots(writer, "BTCUSDT", list(range(100, 300)))
+        _put_snapshots(writer, "XRPUSDT", list(range(100, 105)))  # then no longer recorded
+        _put_gaps(writer, [GapRecord("XRPUSDT", 105, 160, "shutdown")])
+        apply_prune(writer, plan_prune(writer, 150))
+        assert writer.symbols() == ["BTCUSDT"]
+        assert writer.gaps() == [GapRecord("XRPUSDT", 150, 160, "shutdown")]
+
+        plan = plan_prune(writer, 250)
+        assert gap_key("XRPUSDT", 150) in plan.gap_deletes
+        apply_prune(writer, plan)
+        assert writer.gaps() == []
