@@ -93,5 +93,5 @@ def write_days(path: Path, days: int, distinct_hours: int, batch: int = 100) -> 
                     pending = PendingWrites.empty()
                 spent += time.perf_counter() - started
         store.write(pending)
-        store.compact()
+        store.compact(recompress=True)
     return days * DAY_S * len(symbols), spent

@@ -12,8 +12,10 @@ level first.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from itertools import accumulate, chain
+from typing import TYPE_CHECKING, Any
 
 from recorder.errors import UsageError
 
@@ -25,8 +27,6 @@ except ImportError:  # pragma: no cover - exercised by users without the extra
         "Parquet and DataFrames need the parquet extra: pip install 'obrec[parquet]' "
         "(or uv sync --extra parquet)"
     ) from None
-
-from recorder.storage.codec import Columns
 
 if TYPE_CHECKING:
     from recorder.database import Database
@@ -60,8 +60,8 @@ def batches(
     skip_corrupt: bool = False,
     rows: int = ROWS_PER_BATCH,
 ) -> Iterator[pa.RecordBatch]:
-    chunk: list[tuple[int, Columns]] = []
-    for row in db.columns(symbol, from_s, to_s, skip_corrupt=skip_corrupt):
+    chunk: list[tuple[int, dict[str, Any]]] = []
+    for row in db.docs(symbol, from_s, to_s, skip_corrupt=skip_corrupt):
         chunk.append(row)
         if len(chunk) == rows:
             yield record_batch(symbol, chunk)
@@ -76,50 +76,74 @@ def snapshot_table(db: Database, symbols: Sequence[str], from_s: int, to_s: int)
     )
 
 
-def record_batch(symbol: str, rows: list[tuple[int, Columns]]) -> pa.RecordBatch:
-    seconds = pa.array([ts for ts, _ in rows], pa.int64())
-    cols = [c for _, c in rows]
-    pe = [c.price_exponent for c in cols]
-    qe = [c.qty_exponent for c in cols]
-    return pa.RecordBatch.from_arrays(
-        [
-            pa.array([symbol] * len(rows), pa.string()),
-            seconds,
-            seconds.cast(pa.timestamp("s", tz="UTC")),
-            pa.array([c.event_time_ms for c in cols], pa.int64()).cast(SCHEMA.field(3).type),
-            pa.array([c.recv_time_ms for c in cols], pa.int64()).cast(SCHEMA.field(4).type),
-            pa.array([c.update_id for c in cols], pa.int64()),
-            _decimal_lists([c.bid_prices for c in cols], pe),
-            _decimal_lists([c.bid_qtys for c in cols], qe),
-            _decimal_lists([c.ask_prices for c in cols], pe),
-            _decimal_lists([c.ask_qtys for c in cols], qe),
-        ],
-        schema=SCHEMA,
-    )
-
-
-def _as_int64(values: list[int]) -> np.ndarray | None:
+def record_batch(symbol: str, rows: list[tuple[int, dict[str, Any]]]) -> pa.RecordBatch:
+    """One batch from stored maps (docs/format.md). Arrays are built from numpy buffers, since
+    ``pa.array`` on Python lists imports pandas when installed (over half a second)."""
+    n = len(rows)
+    docs = [doc for _, doc in rows]
+    name = symbol.encode()
+    pe = [d["pe"] for d in docs]
+    qe = [d["qe"] for d in docs]
     try:
-        return np.array(values, dtype=np.int64)
-    except OverflowError:
-        return None
+        return pa.RecordBatch.from_arrays(
+            [
+                pa.Array.from_buffers(
+                    pa.string(),
+                    n,
+                    [
+                        None,
+                        _buffer(np.arange(n + 1, dtype=np.int32) * len(name)),
+                        pa.py_buffer(name * n),
+                    ],
+                ),
+                _fixed(pa.int64(), np.fromiter((ts for ts, _ in rows), np.int64, n)),
+                _fixed(SCHEMA.field(2).type, np.fromiter((ts for ts, _ in rows), np.int64, n)),
+                _fixed(SCHEMA.field(3).type, np.fromiter((d["E"] for d in docs), np.int64, n)),
+                _fixed(SCHEMA.field(4).type, np.fromiter((d["r"] for d in docs), np.int64, n)),
+                _fixed(pa.int64(), np.fromiter((d["u"] for d in docs), np.int64, n)),
+                _decimal_lists([d["bp"] for d in docs], pe, deltas=-1),
+                _decimal_lists([d["bq"] for d in docs], qe),
+                _decimal_lists([d["ap"] for d in docs], pe, deltas=1),
+                _decimal_lists([d["aq"] for d in docs], qe),
+            ],
+            schema=SCHEMA,
+        )
+    except (TypeError, ValueError) as exc:  # a column element that is not an integer
+        raise UsageError(
+            f"{symbol}: a stored value between seconds {rows[0][0]} and {rows[-1][0]} does not "
+            f"decode ({exc}); find it with obrec query --format jsonl"
+        ) from exc
 
 
-def _decimal_lists(rows: list[list[int]], exponents: list[int]) -> pa.ListArray:
-    """One list<decimal128(38, 8)> column from per-row mantissas and per-row exponents."""
+def _buffer(array: np.ndarray) -> pa.Buffer:
+    return pa.py_buffer(np.ascontiguousarray(array))
+
+
+def _fixed(kind: pa.DataType, values: np.ndarray) -> pa.Array:
+    return pa.Array.from_buffers(kind, len(values), [None, _buffer(values)])
+
+
+def _decimal_lists(rows: list[list[int]], exponents: list[int], *, deltas: int = 0) -> pa.Array:
+    """One list<decimal128(38, 8)> column from per-row mantissas and per-row exponents.
+
+    ``deltas`` says how the row was stored: 0 as is, 1 as ascending deltas from its first value,
+    -1 as descending deltas (docs/format.md); they are undone here with a segmented cumsum.
+    """
     if min(exponents, default=0) < -SCALE:
         raise UsageError(
             f"a value has more than {SCALE} decimals, more than Parquet export keeps exactly; "
             "export it as csv or jsonl"
         )
     lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    offsets = np.zeros(len(rows) + 1, dtype=np.int32)
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     flat: list[int] = []
     for row in rows:
         flat.extend(row)
     factors = [10 ** (SCALE + e) for e in exponents]
     mantissas = _as_int64(flat)
+    if mantissas is not None and deltas:
+        mantissas = _undelta(mantissas, offsets, lengths, deltas)
     if mantissas is not None and (
         not flat or (mantissas.max() <= _INT64_MAX // max(factors) and mantissas.min() >= 0)
     ):
@@ -127,13 +151,42 @@ def _decimal_lists(rows: list[list[int]], exponents: list[int]) -> pa.ListArray:
         words = np.zeros((len(flat), 2), dtype=np.int64)  # little-endian int128, non-negative
         words[:, 0] = unscaled
         buffer = pa.py_buffer(words.tobytes())
-    else:  # values beyond int64 once scaled: exact, in Python
+    else:  # values beyond int64: exact, in Python
+        absolute = [
+            list(accumulate(r, operator.sub if deltas < 0 else operator.add)) if deltas else r
+            for r in rows
+        ]
         scale_of = np.repeat(np.array(factors, dtype=object), lengths)
         buffer = pa.py_buffer(
             b"".join(
                 (m * f).to_bytes(16, "little", signed=True)
-                for m, f in zip(flat, scale_of, strict=True)
+                for m, f in zip(chain.from_iterable(absolute), scale_of, strict=True)
             )
         )
     values = pa.Array.from_buffers(DECIMAL, len(flat), [None, buffer])
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+    return pa.Array.from_buffers(
+        pa.list_(DECIMAL), len(rows), [None, _buffer(offsets.astype(np.int32))], children=[values]
+    )
+
+
+def _undelta(
+    values: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, sign: int
+) -> np.ndarray | None:
+    """Absolute values from each row's first value plus signed deltas, by one cumsum over the
+    whole column minus each row's starting sum; None when that could overflow int64."""
+    if len(values) and int(np.abs(values).max()) * len(values) > _INT64_MAX:
+        return None  # the sum of magnitudes bounds every partial sum
+    signed = values * sign
+    starts = offsets[:-1][lengths > 0]
+    signed[starts] = values[starts]
+    total = np.cumsum(signed)
+    before = np.concatenate((np.zeros(1, dtype=np.int64), total))[offsets[:-1]]
+    result: np.ndarray = total - np.repeat(before, lengths)
+    return result
+
+
+def _as_int64(values: list[int]) -> np.ndarray | None:
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        return None

@@ -31,6 +31,7 @@ from recorder.storage.codec import (
     split_key,
     symbol_end,
     symbol_prefix,
+    unpack,
 )
 from recorder.storage.store import SESSION_PREFIX, GapRecord, Store
 
@@ -155,6 +156,13 @@ class Database:
                     raise error from exc
                 log.warning("%s; skipped", error)
 
+    def docs(
+        self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S, *, skip_corrupt: bool = False
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(second, the stored MessagePack map as in docs/format.md): the rawest, fastest read."""
+        for key, doc in self._values(symbol, from_s, to_s, skip_corrupt, _unpack):
+            yield split_key(key)[1], doc
+
     def at(self, symbol: str, ts_s: int) -> StoredSnapshot | None:
         """The snapshot at ``ts_s``, or the latest one before it."""
         found = self.store.last_at_or_before(symbol, ts_s)
@@ -240,3 +248,7 @@ class Database:
 
 def _columns(key: bytes, value: bytes) -> Columns:
     return decode_columns(value)
+
+
+def _unpack(key: bytes, value: bytes) -> dict[str, Any]:
+    return unpack(value)

@@ -199,45 +199,45 @@ class Columns:
     ask_qtys: list[int]
 
 
-def decode_columns(value: bytes) -> Columns:
-    """Raises ValueError (or a subclass) when ``value`` is not a snapshot of a known format."""
+def unpack(value: bytes) -> dict[str, Any]:
+    """The value's MessagePack map (docs/format.md) with its header and column shapes checked;
+    column elements are checked by whoever reads them. ValueError if it is not a snapshot."""
     doc: dict[str, Any] = ormsgpack.unpackb(value)
     if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
         raise ValueError(f"unknown format version {_version(doc)}")
     try:
-        event_time, update_id, recv_time, pe, qe = (
+        if not (
+            type(doc["E"]) is int
+            and type(doc["u"]) is int
+            and type(doc["r"]) is int
+            and type(doc["pe"]) is int
+            and type(doc["qe"]) is int
+        ):
+            raise ValueError("a header field is not an integer")
+        if len(doc["bp"]) != len(doc["bq"]) or len(doc["ap"]) != len(doc["aq"]):
+            raise ValueError("price and quantity columns differ in length")
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"snapshot field missing or mistyped: {exc}") from exc
+    return doc
+
+
+def decode_columns(value: bytes) -> Columns:
+    """Raises ValueError (or a subclass) when ``value`` is not a snapshot of a known format."""
+    doc = unpack(value)
+    try:
+        return Columns(
             doc["E"],
             doc["u"],
             doc["r"],
             doc["pe"],
             doc["qe"],
-        )
-        if not (
-            type(event_time) is int
-            and type(update_id) is int
-            and type(recv_time) is int
-            and type(pe) is int
-            and type(qe) is int
-        ):
-            raise ValueError("a header field is not an integer")
-        columns = Columns(
-            event_time,
-            update_id,
-            recv_time,
-            pe,
-            qe,
             list(accumulate(doc["bp"], operator.sub)),
             doc["bq"],
             list(accumulate(doc["ap"])),
             doc["aq"],
         )
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"snapshot field missing or mistyped: {exc}") from exc
-    if len(columns.bid_prices) != len(columns.bid_qtys) or len(columns.ask_prices) != len(
-        columns.ask_qtys
-    ):
-        raise ValueError("price and quantity columns differ in length")
-    return columns
+    except TypeError as exc:
+        raise ValueError(f"a price column is mistyped: {exc}") from exc
 
 
 class Decoder:

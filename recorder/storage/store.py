@@ -45,6 +45,7 @@ FORMAT_KEY = b"format"
 GAP_PREFIX = b"gap:"
 SESSION_PREFIX = b"session:"
 _BLOCK_SIZE = 64 * 1024
+_TABLE_FILE_BYTES = 8 * 1024 * 1024
 _ZSTD_LEVEL = 3
 _ZSTD_BOTTOM_LEVEL = 15
 
@@ -60,6 +61,8 @@ def _options() -> Options:
     table = BlockBasedOptions()
     table.set_block_size(_BLOCK_SIZE)
     options.set_block_based_table_factory(table)
+    # Small table files: a prune compacts only the files that overlap the deleted range.
+    options.set_target_file_size_base(_TABLE_FILE_BYTES)
     options.set_keep_log_file_num(5)
     return options
 
@@ -205,11 +208,15 @@ class Store:
         except Exception as exc:  # rocksdict raises bare Exception; translated once, here
             raise _translate(self.path, exc) from exc
 
-    def compact(self, begin: bytes | None = None, end: bytes | None = None) -> None:
-        """Compact ``[begin, end)`` of the snapshots (everything by default): reclaims deleted
-        ranges and recompresses at the bottom level. rocksdict releases the GIL meanwhile."""
+    def compact(
+        self, begin: bytes | None = None, end: bytes | None = None, *, recompress: bool = False
+    ) -> None:
+        """Compact ``[begin, end)`` of the snapshots (everything by default), which reclaims
+        deleted ranges; ``recompress`` also rewrites the bottom level at its stronger zstd level
+        (slow; benchmarks use it to measure settled sizes). rocksdict releases the GIL."""
         options = CompactOptions()
-        options.set_bottommost_level_compaction(BottommostLevelCompaction.force())
+        if recompress:
+            options.set_bottommost_level_compaction(BottommostLevelCompaction.force())
         try:
             self._db.compact_range(begin, end, options)
         except Exception as exc:  # rocksdict raises bare Exception; translated once, here

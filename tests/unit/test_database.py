@@ -412,3 +412,14 @@ def test_to_arrow_keeps_nine_decimal_spellings_that_are_exact_at_eight(tmp_path:
         (row,) = database.to_arrow(["BTCUSDT"]).to_pylist()
     assert row["bid_price"] == [Decimal("1.1")]
     assert row["ask_qty"] == [Decimal("0.00000001")]
+
+
+def test_to_arrow_undoes_price_deltas_exactly_beyond_int64(tmp_path: Path) -> None:
+    """Prices whose mantissas exceed int64 take the exact Python path, deltas included."""
+    bids = [("99999999999.99999999", "1"), ("99999999999.99999997", "2"), ("1.5", "3")]
+    asks = [("100000000000.00000001", "1"), ("100000000001", "4")]
+    with open_single(tmp_path, "HUGEUSDT", {100: (bids, asks), 101: book(101)}) as database:
+        rows = database.to_arrow(["HUGEUSDT"]).to_pylist()
+    assert rows[0]["bid_price"] == [Decimal(p) for p, _ in bids]
+    assert rows[0]["ask_price"] == [Decimal(p) for p, _ in asks]
+    assert rows[1]["bid_price"] == [Decimal(p) for p, _ in book(101)[0]]
