@@ -161,7 +161,7 @@ class Database:
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         """(second, the stored MessagePack map as in docs/format.md): the rawest, fastest read."""
         for key, doc in self._values(symbol, from_s, to_s, skip_corrupt, _unpack):
-            yield split_key(key)[1], doc
+            yield int(key[-10:]), doc  # keys end in ten digits of seconds
 
     def at(self, symbol: str, ts_s: int) -> StoredSnapshot | None:
         """The snapshot at ``ts_s``, or the latest one before it."""

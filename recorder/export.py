@@ -163,7 +163,7 @@ def _parquet_file(
 
     count = 0
     with atomic_target(target, request.force) as tmp:
-        with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+        with pq.ParquetWriter(tmp, SCHEMA, compression="zstd", compression_level=1) as writer:
             for symbol in request.symbols:
                 for batch in batches(
                     db, symbol, request.from_s, request.to_s, skip_corrupt=request.skip_corrupt
@@ -202,7 +202,7 @@ def _parquet_partitioned(
                     folder = tmp / f"symbol={symbol}" / f"date={date}"
                     folder.mkdir(parents=True)
                     with pq.ParquetWriter(
-                        folder / "part-0.parquet", schema, compression="zstd"
+                        folder / "part-0.parquet", schema, compression="zstd", compression_level=1
                     ) as w:
                         for part in parts:
                             w.write_batch(part)

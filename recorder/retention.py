@@ -64,18 +64,24 @@ def plan_prune(store: Store, cutoff_s: int, symbols: Sequence[str] | None = None
     return plan
 
 
-def apply_prune(store: Store, plan: PrunePlan) -> int:
-    """Delete what ``plan`` says and compact those ranges; returns bytes reclaimed (>= 0)."""
+def apply_prune(store: Store, plan: PrunePlan, *, compact: bool = True) -> int:
+    """Delete what ``plan`` says; returns table bytes reclaimed so far (>= 0).
+
+    With ``compact``, one symbol at a time: its range tombstone is flushed alone and only its
+    range is compacted, so RocksDB rewrites little beyond the files it drops (a tombstone file
+    spanning several symbols would drag every file in between into the compaction). A running
+    recorder passes ``compact=False``: its memtable holds recent keys of every symbol, so any
+    manual compaction would rewrite nearly everything; the background compactions reclaim the
+    space as they reach the tombstones instead.
+    """
     before = store.table_bytes()
-    ranges = [(snapshot_key(s, 0), snapshot_key(s, plan.cutoff_s)) for s in plan.snapshots]
     store.write(
-        PendingWrites(
-            delete_ranges=ranges,
-            meta_deletes=plan.gap_deletes + plan.session_deletes,
-            meta_puts=plan.gap_puts,
-        )
+        PendingWrites(meta_deletes=plan.gap_deletes + plan.session_deletes, meta_puts=plan.gap_puts)
     )
-    for begin, end in ranges:
-        store.compact(begin, end)
-    store.flush()
+    for symbol in plan.snapshots:
+        begin, end = snapshot_key(symbol, 0), snapshot_key(symbol, plan.cutoff_s)
+        store.write(PendingWrites(delete_ranges=[(begin, end)]))
+        if compact:
+            store.flush()
+            store.compact(begin, end)
     return max(0, before - store.table_bytes())
