@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -163,15 +164,24 @@ def _parquet_file(
 
     count = 0
     with atomic_target(target, request.force) as tmp:
-        with pq.ParquetWriter(tmp, SCHEMA, compression="zstd", compression_level=1) as writer:
+        with (
+            pq.ParquetWriter(tmp, SCHEMA, compression="zstd", compression_level=1) as writer,
+            ThreadPoolExecutor(max_workers=1) as pool,
+        ):
+            # Encoding and compressing a batch releases the GIL: it overlaps decoding the next.
+            pending: Future[None] | None = None
             for symbol in request.symbols:
                 for batch in batches(
                     db, symbol, request.from_s, request.to_s, skip_corrupt=request.skip_corrupt
                 ):
-                    writer.write_batch(batch)
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(writer.write_batch, batch)
                     count += batch.num_rows
                     if progress:
                         progress(batch.num_rows)
+            if pending is not None:
+                pending.result()
         if not count:
             raise _NothingWritten
     return count

@@ -85,7 +85,8 @@ def test_dropped_events_resync_that_symbol_only_and_stay_exact(tmp_path: Path) -
         gaps = store.gaps()
     for symbol in market.symbols:
         seconds = {ts for sym, ts, _, _ in stored if sym == symbol}
-        assert len(seconds) >= 4
+        # A drop every ~2 s per symbol costs about a second each (rule T4): some survive.
+        assert len(seconds) >= 2
         # Every second from the first stored one on is stored or inside a recorded gap.
         in_gaps = {t for g in gaps if g.symbol == symbol for t in range(g.from_s, g.to_s + 1)}
         assert not seconds & in_gaps
