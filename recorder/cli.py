@@ -24,11 +24,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from recorder.binance.endpoints import REST_BASE, WS_BASE
+from recorder.book.sync import Snapshot
 from recorder.config import DB_ENV, RecordConfig, default_db_path, parse_symbols
 from recorder.database import Database, check_window
 from recorder.errors import DatabaseLockedError, RecorderError, UsageError
 from recorder.render import human_bytes
-from recorder.storage.codec import StoredSnapshot
 from recorder.storage.store import Store
 from recorder.timeparse import format_time, parse_time
 
@@ -172,7 +172,7 @@ def query(
         database.require_symbol(symbol)
         if at is not None:
             found = database.at(symbol, parse_time(at, now_s, option="--at"))
-            snapshots: Iterable[StoredSnapshot] = [found] if found else []
+            snapshots: Iterable[Snapshot] = [found] if found else []
             window = f"at or before {at}"
         else:
             from_s = parse_time(from_, now_s, option="--from")  # type: ignore[arg-type]

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from recorder.book.sync import Snapshot
 from recorder.errors import CorruptValueError, UnknownSymbolError, UsageError
 from recorder.storage.codec import (
     FORMAT_VERSION,
     MAX_TS_S,
     Columns,
     Decoder,
-    StoredSnapshot,
     decode_columns,
     split_key,
     symbol_end,
@@ -126,7 +126,7 @@ class Database:
 
     def snapshots(
         self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S, *, skip_corrupt: bool = False
-    ) -> Iterator[StoredSnapshot]:
+    ) -> Iterator[Snapshot]:
         """Snapshots of ``symbol`` from ``from_s`` to ``to_s`` inclusive, oldest first."""
         decoder = Decoder()
         for _, snapshot in self._values(symbol, from_s, to_s, skip_corrupt, decoder.decode):
@@ -163,7 +163,7 @@ class Database:
         for key, doc in self._values(symbol, from_s, to_s, skip_corrupt, _unpack):
             yield int(key[-10:]), doc  # keys end in ten digits of seconds
 
-    def at(self, symbol: str, ts_s: int) -> StoredSnapshot | None:
+    def at(self, symbol: str, ts_s: int) -> Snapshot | None:
         """The snapshot at ``ts_s``, or the latest one before it."""
         found = self.store.last_at_or_before(symbol, ts_s)
         if found is None:

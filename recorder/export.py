@@ -27,9 +27,9 @@ from typing import IO
 
 import orjson
 
+from recorder.book.sync import Snapshot
 from recorder.database import Database
 from recorder.errors import UsageError
-from recorder.storage.codec import StoredSnapshot
 
 EXCHANGE = "binance"
 DAY_S = 86_400
@@ -68,7 +68,7 @@ Progress = Callable[[int], None]
 _PROGRESS_EVERY = 1024
 
 
-def snapshot_doc(snapshot: StoredSnapshot) -> dict[str, object]:
+def snapshot_doc(snapshot: Snapshot) -> dict[str, object]:
     """The JSON shape scripts rely on (DESIGN §1.1): extend, never break."""
     return {
         "symbol": snapshot.symbol,
@@ -88,7 +88,7 @@ def tardis_header(levels: int) -> str:
     return ",".join(fields)
 
 
-def tardis_row(snapshot: StoredSnapshot, levels: int) -> str:
+def tardis_row(snapshot: Snapshot, levels: int) -> str:
     fields = [
         EXCHANGE,
         snapshot.symbol,
@@ -124,7 +124,7 @@ def export(db: Database, request: ExportRequest, progress: Progress | None = Non
 
 def _snapshots(
     db: Database, request: ExportRequest, progress: Progress | None
-) -> Iterator[StoredSnapshot]:
+) -> Iterator[Snapshot]:
     done = 0
     for symbol in request.symbols:
         for snapshot in db.snapshots(

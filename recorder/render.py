@@ -12,9 +12,9 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from recorder.book.sync import Snapshot
 from recorder.database import DatabaseStats
 from recorder.export import snapshot_doc, tardis_header, tardis_row
-from recorder.storage.codec import StoredSnapshot
 from recorder.timeparse import format_time
 
 
@@ -26,7 +26,7 @@ class QueryFormat(Enum):
 
 
 def write_snapshots(
-    snapshots: Iterable[StoredSnapshot], fmt: QueryFormat, levels: int, out: IO[bytes]
+    snapshots: Iterable[Snapshot], fmt: QueryFormat, levels: int, out: IO[bytes]
 ) -> int:
     """Write in ``fmt`` (not TABLE); returns how many snapshots were written."""
     count = 0
@@ -47,7 +47,7 @@ def write_snapshots(
     return count
 
 
-def snapshot_table(snapshots: Iterable[StoredSnapshot], levels: int) -> tuple[Table, int]:
+def snapshot_table(snapshots: Iterable[Snapshot], levels: int) -> tuple[Table, int]:
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in ("time (UTC)", "best bid", "best ask", "spread", "mid"):
         table.add_column(name, justify="right")

@@ -20,6 +20,7 @@ from typing import Any, cast
 import ormsgpack
 
 from recorder.book.orderbook import Level
+from recorder.book.sync import Snapshot
 
 FORMAT_VERSION = 1
 KEY_SEPARATOR = ":"
@@ -44,19 +45,6 @@ def symbol_end(symbol: str) -> bytes:
 def split_key(key: bytes) -> tuple[str, int]:
     symbol, _, seconds = key.decode().rpartition(KEY_SEPARATOR)
     return symbol, int(seconds)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSnapshot:
-    """A decoded snapshot: levels as exact decimal strings, best first on both sides."""
-
-    symbol: str
-    ts_s: int
-    event_time_ms: int
-    update_id: int
-    recv_time_ms: int
-    bids: list[Level]
-    asks: list[Level]
 
 
 class Encoder:
@@ -249,16 +237,14 @@ class Decoder:
         self._formatted: dict[int, dict[int, str]] = {}  # exponent -> mantissa -> text
         self._size = 0
 
-    def decode(self, key: bytes, value: bytes) -> StoredSnapshot:
+    def decode(self, key: bytes, value: bytes) -> Snapshot:
         """Raises ValueError (or a subclass) when ``value`` is not a snapshot of a known format."""
         symbol, ts_s = split_key(key)
         c = decode_columns(value)
         pe, qe = c.price_exponent, c.qty_exponent
         bids = self._levels(c.bid_prices, c.bid_qtys, pe, qe)
         asks = self._levels(c.ask_prices, c.ask_qtys, pe, qe)
-        return StoredSnapshot(
-            symbol, ts_s, c.event_time_ms, c.update_id, c.recv_time_ms, bids, asks
-        )
+        return Snapshot(symbol, ts_s, c.event_time_ms, c.update_id, c.recv_time_ms, bids, asks)
 
     def _levels(self, prices: list[int], qtys: list[int], pe: int, qe: int) -> list[Level]:
         if self._size > self._CACHE_LIMIT:

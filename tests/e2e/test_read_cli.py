@@ -97,33 +97,11 @@ def test_export_never_overwrites_without_force_and_writes_atomically(
 ) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text("precious\n")
-    refused = obrec(
-        "export",
-        "BTCUSDT",
-        "--db",
-        str(demo_db),
-        "--from",
-        "0",
-        "--format",
-        "jsonl",
-        "-o",
-        str(out),
-    )
+    args = ("export", "BTCUSDT", "--db", str(demo_db), "--from", "0", "--format", "jsonl")
+    refused = obrec(*args, "-o", str(out))
     assert_one_line_error(refused, 2, "already exists", "--force")
     assert out.read_text() == "precious\n"
-    forced = obrec(
-        "export",
-        "BTCUSDT",
-        "--db",
-        str(demo_db),
-        "--from",
-        "0",
-        "--format",
-        "jsonl",
-        "-o",
-        str(out),
-        "--force",
-    )
+    forced = obrec(*args, "-o", str(out), "--force")
     assert forced.returncode == 0, forced.stderr
     assert [orjson.loads(line) for line in out.read_text().splitlines()] == jsonl(
         demo_db, "BTCUSDT"

@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recorder.book.orderbook import Level
+from recorder.book.sync import Snapshot
 from recorder.storage.codec import (
     FORMAT_VERSION,
     MAX_TS_S,
     Decoder,
     Encoder,
-    StoredSnapshot,
     format_decimal,
     parse_decimal,
     snapshot_key,
@@ -213,7 +213,7 @@ def _normalised(levels: list[Level]) -> list[Level]:
     ]
 
 
-def _assert_round_trip(decoded: StoredSnapshot, book: Book, symbol: str, ts_s: int) -> None:
+def _assert_round_trip(decoded: Snapshot, book: Book, symbol: str, ts_s: int) -> None:
     event_time, update_id, recv_time, bids, asks = book
     assert (decoded.symbol, decoded.ts_s) == (symbol, ts_s)
     assert (decoded.event_time_ms, decoded.update_id, decoded.recv_time_ms) == (
@@ -320,7 +320,7 @@ def test_common_trailing_zeros_go_into_the_exponent() -> None:
 
 def test_empty_book_round_trips() -> None:
     decoded = Decoder().decode(b"A:0000000001", Encoder().encode(5, 6, 7, [], []))
-    assert decoded == StoredSnapshot("A", 1, 5, 6, 7, [], [])
+    assert decoded == Snapshot("A", 1, 5, 6, 7, [], [])
 
 
 def test_encode_rejects_non_decimal_levels() -> None:

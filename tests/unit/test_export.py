@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from recorder.book.orderbook import Level
+from recorder.book.sync import Snapshot
 from recorder.database import Database
 from recorder.errors import UnknownSymbolError, UsageError
 from recorder.export import (
@@ -23,7 +24,7 @@ from recorder.export import (
     tardis_header,
     tardis_row,
 )
-from recorder.storage.codec import Encoder, StoredSnapshot, snapshot_key
+from recorder.storage.codec import Encoder, snapshot_key
 from recorder.storage.store import PendingWrites, Store
 
 MIDNIGHT = 1_700_006_400  # 2023-11-15T00:00:00Z
@@ -74,10 +75,8 @@ def request(
     return ExportRequest(symbols, window[0], window[1], fmt, output, levels=2, **options)
 
 
-def snapshot(bids: list[Level], asks: list[Level]) -> StoredSnapshot:
-    return StoredSnapshot(
-        "BTCUSDT", 1_700_000_000, 1_700_000_000_123, 42, 1_700_000_000_456, bids, asks
-    )
+def snapshot(bids: list[Level], asks: list[Level]) -> Snapshot:
+    return Snapshot("BTCUSDT", 1_700_000_000, 1_700_000_000_123, 42, 1_700_000_000_456, bids, asks)
 
 
 def duck(query: str) -> list[tuple[Any, ...]]:

@@ -10,19 +10,17 @@ import pytest
 from rich.console import Console
 
 from recorder.book.orderbook import Level
+from recorder.book.sync import Snapshot
 from recorder.database import DatabaseStats, SymbolStats
 from recorder.export import tardis_header
 from recorder.render import QueryFormat, human_bytes, snapshot_table, stats_doc, write_snapshots
-from recorder.storage.codec import StoredSnapshot
 from recorder.storage.store import GapRecord
 
 T0 = 1_700_000_000  # 2023-11-14T22:13:20Z
 
 
-def snap(
-    ts_s: int, bids: list[Level], asks: list[Level], symbol: str = "BTCUSDT"
-) -> StoredSnapshot:
-    return StoredSnapshot(symbol, ts_s, ts_s * 1000 + 5, ts_s - T0 + 1, ts_s * 1000 + 8, bids, asks)
+def snap(ts_s: int, bids: list[Level], asks: list[Level], symbol: str = "BTCUSDT") -> Snapshot:
+    return Snapshot(symbol, ts_s, ts_s * 1000 + 5, ts_s - T0 + 1, ts_s * 1000 + 8, bids, asks)
 
 
 SNAPSHOTS = [
@@ -32,13 +30,13 @@ SNAPSHOTS = [
 ]
 
 
-def render(fmt: QueryFormat, snapshots: list[StoredSnapshot], levels: int = 2) -> tuple[int, bytes]:
+def render(fmt: QueryFormat, snapshots: list[Snapshot], levels: int = 2) -> tuple[int, bytes]:
     out = io.BytesIO()
     count = write_snapshots(iter(snapshots), fmt, levels, out)
     return count, out.getvalue()
 
 
-def table_text(snapshots: list[StoredSnapshot], levels: int = 20) -> tuple[str, int]:
+def table_text(snapshots: list[Snapshot], levels: int = 20) -> tuple[str, int]:
     table, count = snapshot_table(iter(snapshots), levels)
     console = Console(record=True, width=200, file=io.StringIO())
     console.print(table)
