@@ -68,7 +68,12 @@ SkipCorruptOption = Annotated[
 ]
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 def _setup_logging(level: str) -> None:
+    if level.lower() not in LOG_LEVELS:
+        raise UsageError(f"--log-level {level!r} is not one of {', '.join(LOG_LEVELS)}")
     logging.basicConfig(
         level=level.upper(),
         stream=sys.stderr,
@@ -106,7 +111,9 @@ def record(
         str | None,
         typer.Option("--retain", help="Keep this much history (e.g. 7d), pruning hourly."),
     ] = None,
-    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning.")] = "info",
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = "info",
 ) -> None:
     """Record until SIGINT/SIGTERM; the seconds that are final are flushed before exit.
 
@@ -170,12 +177,12 @@ def query(
     symbol = symbol.upper()
     with Database.open(db or default_db_path()) as database:
         database.require_symbol(symbol)
-        if at is not None:
-            found = database.at(symbol, parse_time(at, now_s, option="--at"))
+        if from_ is None:
+            found = database.at(symbol, parse_time(at or "", now_s, option="--at"))
             snapshots: Iterable[Snapshot] = [found] if found else []
             window = f"at or before {at}"
         else:
-            from_s = parse_time(from_, now_s, option="--from")  # type: ignore[arg-type]
+            from_s = parse_time(from_, now_s, option="--from")
             to_s = parse_time(to, now_s, option="--to")
             check_window(from_s, to_s)
             snapshots = database.snapshots(symbol, from_s, to_s, skip_corrupt=skip_corrupt)

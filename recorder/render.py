@@ -56,15 +56,16 @@ def snapshot_table(snapshots: Iterable[Snapshot], levels: int) -> tuple[Table, i
     count = 0
     for s in snapshots:
         count += 1
-        bid = Decimal(s.bids[0][0]) if s.bids else None
-        ask = Decimal(s.asks[0][0]) if s.asks else None
-        both = bid is not None and ask is not None
+        spread, mid = "-", "-"
+        if s.bids and s.asks:
+            bid, ask = Decimal(s.bids[0][0]), Decimal(s.asks[0][0])
+            spread, mid = f"{ask - bid:f}", f"{((ask + bid) / 2).normalize():f}"
         table.add_row(
             format_time(s.ts_s),
             s.bids[0][0] if s.bids else "-",
             s.asks[0][0] if s.asks else "-",
-            f"{ask - bid:f}" if both else "-",  # type: ignore[operator]
-            f"{((ask + bid) / 2).normalize():f}" if both else "-",  # type: ignore[operator]
+            spread,
+            mid,
             " ".join(f"{q}@{p}" for p, q in s.bids[:levels]),
             " ".join(f"{q}@{p}" for p, q in s.asks[:levels]),
         )

@@ -42,6 +42,8 @@ def test_unknown_symbol_is_exit_2_and_creates_nothing(
         (["--depth", "0"], ["--depth"]),
         (["--snapshot-limit", "7"], ["--snapshot-limit", "1000"]),
         (["--depth", "200", "--snapshot-limit", "100"], ["below --depth"]),
+        (["--log-level", "loud"], ["--log-level", "warning"]),
+        (["--retain", "7 days"], ["--retain", "7d"]),
     ],
 )
 def test_bad_record_options_are_exit_2(tmp_path: Path, args: list[str], words: list[str]) -> None:
