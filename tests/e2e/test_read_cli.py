@@ -127,9 +127,10 @@ def test_export_to_stdout(demo_db: Path) -> None:
 
 
 def duck(query: str) -> list[tuple[Any, ...]]:
-    relation = duckdb.sql(query)
-    assert relation is not None
-    return relation.fetchall()
+    """Run ``query`` on its own connection (the module-level one is never closed, and duckdb
+    then reports leaked objects at interpreter exit)."""
+    with duckdb.connect() as connection:
+        return connection.sql(query).fetchall()
 
 
 def _exact(levels: list[list[str]]) -> list[tuple[Decimal, Decimal]]:

@@ -80,9 +80,10 @@ def snapshot(bids: list[Level], asks: list[Level]) -> Snapshot:
 
 
 def duck(query: str) -> list[tuple[Any, ...]]:
-    relation = duckdb.sql(query)
-    assert relation is not None
-    return relation.fetchall()
+    """Run ``query`` on its own connection (the module-level one is never closed, and duckdb
+    then reports leaked objects at interpreter exit)."""
+    with duckdb.connect() as connection:
+        return connection.sql(query).fetchall()
 
 
 def leftovers(folder: Path) -> list[str]:
