@@ -361,6 +361,21 @@ def simulate(
     drop_rate: Annotated[
         float, typer.Option("--drop-rate", help="Chance that a diff event is never sent (0-1).")
     ] = 0.0,
+    malformed_rate: Annotated[
+        float, typer.Option("--malformed-rate", help="Chance of a garbage frame after a real one.")
+    ] = 0.0,
+    abort_after: Annotated[
+        float | None,
+        typer.Option(
+            "--abort-after", help="Drop each connection abruptly after this many seconds."
+        ),
+    ] = None,
+    close_after: Annotated[
+        float | None,
+        typer.Option(
+            "--close-after", help="Close each connection (close frame) after this many seconds."
+        ),
+    ] = None,
     truth: Annotated[
         Path | None,
         typer.Option("--truth", help="On exit, write the true per-second books here (JSONL)."),
@@ -377,8 +392,10 @@ def simulate(
     from recorder.simulator.server import SimulatorServer, spec_for
 
     names = parse_symbols(symbols)
-    if not 0.0 <= drop_rate <= 1.0:
-        raise UsageError(f"--drop-rate {drop_rate} is not between 0 and 1")
+    try:
+        faults = FaultPlan(drop_rate, malformed_rate, abort_after, close_after)
+    except ValueError as exc:
+        raise UsageError(f"bad fault option: {exc}") from None
 
     async def serve() -> None:
         stop = _stop_on_signals()
@@ -386,9 +403,7 @@ def simulate(
             [spec_for(s) for s in names], seed=seed, truth_depth=truth_depth if truth else 0
         )
         try:
-            server = SimulatorServer(
-                market, host=host, port=port, faults=FaultPlan(drop_rate=drop_rate), seed=seed
-            )
+            server = SimulatorServer(market, host=host, port=port, faults=faults, seed=seed)
             await server.start()
         except OSError as exc:
             raise UsageError(

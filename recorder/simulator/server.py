@@ -60,6 +60,9 @@ class SimulatorServer:
         self.tick_s = tick_s
         self._clock = clock
         self._subscribers: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        self._opened_at: dict[web.WebSocketResponse, tuple[float, web.Request]] = {}
+        self.connections_aborted = 0
+        self.connections_closed = 0
         self._weight_minute = 0
         self._weight_used = 0
         self._runner: web.AppRunner | None = None
@@ -163,25 +166,50 @@ class SimulatorServer:
         symbols = [by_name[n] for n in names]
         for symbol in symbols:
             self._subscribers[symbol].add(ws)
+        self._opened_at[ws] = (self._clock(), request)
         try:
             async for _ in ws:  # clients may send control messages; we ignore them
                 pass
         finally:
             for symbol in symbols:
                 self._subscribers[symbol].discard(ws)
+            self._opened_at.pop(ws, None)
         return ws
+
+    async def _age_connections(self) -> None:
+        """The connection-age faults: abrupt drops and close frames (Binance's 24 h limit)."""
+        plan = self.faults.plan
+        now = self._clock()
+        for ws, (opened, request) in list(self._opened_at.items()):
+            age = now - opened
+            if plan.abort_after_s is not None and age >= plan.abort_after_s:
+                del self._opened_at[ws]
+                if request.transport is not None:
+                    request.transport.abort()  # no close frame: like a dead TCP connection
+                self.connections_aborted += 1
+            elif plan.close_after_s is not None and age >= plan.close_after_s:
+                del self._opened_at[ws]
+                await ws.close()
+                self.connections_closed += 1
 
     async def _tick_forever(self) -> None:
         while True:
             now = self._clock()
             await asyncio.sleep(self.tick_s - now % self.tick_s)
+            await self._age_connections()
             for event in self.market.step(int(self._clock() * 1000)):
                 symbol = event["s"]
                 sockets = self._subscribers.get(symbol)
                 if not sockets or self.faults.drop_event():
                     continue
                 frame = orjson.dumps({"stream": depth_stream_name(symbol), "data": event}).decode()
+                garbage = self.faults.malformed_frame()
                 for ws in list(sockets):
                     if not ws.closed:
-                        await ws.send_str(frame)
+                        try:
+                            await ws.send_str(frame)
+                            if garbage is not None:
+                                await ws.send_str(garbage)
+                        except ConnectionResetError:
+                            continue  # the client went away mid-send
                         self.frames_sent += 1

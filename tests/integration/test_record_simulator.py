@@ -107,3 +107,33 @@ def test_unknown_symbol_fails_before_anything_is_created(tmp_path: Path) -> None
     with pytest.raises(UnknownSymbolError, match="NOPEUSDT"):
         asyncio.run(scenario())
     assert not db.exists()
+
+
+def test_malformed_frames_and_dropped_connections_never_store_a_wrong_second(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "db"
+    market = Market([spec_for("BTCUSDT"), spec_for("ETHUSDT")], seed=5, truth_depth=20)
+    faults = FaultPlan(malformed_rate=0.05, abort_after_s=2.5)
+    recorder = asyncio.run(record_from_simulator(db, market, seconds=9, faults=faults))
+
+    stored = stored_books(db, ["BTCUSDT", "ETHUSDT"])
+    assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
+    assert recorder.malformed_frames >= 1, "garbage frames are counted, never applied"
+    with Database.open(db) as database:
+        disconnects = [g for g in database.gaps() if g.reason == "disconnect"]
+    assert disconnects, "each abrupt drop leaves a recorded gap"
+    first_drop_s = min(g.from_s for g in disconnects)
+    assert any(ts > first_drop_s + 1 for _, ts, _, _ in stored), "it reconnects and records on"
+
+
+def test_close_frames_at_connection_age_are_reconnected(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    market = Market([spec_for("BTCUSDT")], seed=9, truth_depth=20)
+    recorder = asyncio.run(
+        record_from_simulator(db, market, seconds=7, faults=FaultPlan(close_after_s=2.0))
+    )
+    stored = stored_books(db, ["BTCUSDT"])
+    assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
+    assert recorder.syncs["BTCUSDT"].resyncs >= 2
+    assert len(stored) >= 3
