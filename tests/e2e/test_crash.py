@@ -49,4 +49,4 @@ def test_sigkill_at_random_moments_never_corrupts_the_directory(
             for symbol in database.symbols()
             for s in database.snapshots(symbol)
         ]
-    assert mismatches(stored_books, truth) == []  # type: ignore[arg-type]
+    assert mismatches(stored_books, truth) == []
