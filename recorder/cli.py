@@ -393,7 +393,9 @@ def simulate(
 
     names = parse_symbols(symbols)
     try:
-        faults = FaultPlan(drop_rate, malformed_rate, abort_after, close_after)
+        faults = FaultPlan(
+            drop_rate, malformed_rate, abort_after, close_after, weight_limit, weight_window, ban
+        )
     except ValueError as exc:
         raise UsageError(f"bad fault option: {exc}") from None
 

@@ -27,12 +27,20 @@ class FaultPlan:
     """Drop every connection abruptly (no close frame) once it is this old."""
     close_after_s: float | None = None
     """Close every connection with a close frame once it is this old (Binance: 24 h)."""
+    weight_limit: int = 6000
+    """REST weight allowed per window (Binance: 6,000 per minute); beyond it, 429."""
+    weight_window_s: float = 60.0
+    """The weight window; tests shorten it so that a limit resets within seconds."""
+    ban_s: float = 120.0
+    """How long a 418 ban lasts (Binance: 2 minutes to 3 days)."""
 
     def __post_init__(self) -> None:
         for name in ("drop_rate", "malformed_rate"):
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} {rate} is not between 0 and 1")
+        if self.weight_limit <= 0 or self.weight_window_s <= 0 or self.ban_s <= 0:
+            raise ValueError("weight limit, window and ban must be positive")
         for name in ("abort_after_s", "close_after_s"):
             age = getattr(self, name)
             if age is not None and age <= 0:

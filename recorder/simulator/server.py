@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 import zlib
 from collections import defaultdict
@@ -39,6 +40,13 @@ def _binance_error(status: int, code: int, msg: str) -> web.Response:
     return web.json_response({"code": code, "msg": msg}, status=status)
 
 
+def _limited(status: int, retry_after_s: float) -> web.Response:
+    message = "IP banned" if status == 418 else "Too many requests"
+    response = _binance_error(status, -1003, f"{message}; retry after {retry_after_s:.0f} s")
+    response.headers["Retry-After"] = str(max(1, math.ceil(retry_after_s)))
+    return response
+
+
 class SimulatorServer:
     """Serve ``market`` on ``host:port`` (port 0 picks a free one). Use ``async with``."""
 
@@ -63,8 +71,15 @@ class SimulatorServer:
         self._opened_at: dict[web.WebSocketResponse, tuple[float, web.Request]] = {}
         self.connections_aborted = 0
         self.connections_closed = 0
-        self._weight_minute = 0
+        self._weight_window = 0
         self._weight_used = 0
+        self._limited_until = 0.0
+        self._banned_until = 0.0
+        self._violations = 0
+        self.rate_limited = 0
+        """429 answers given: the client exceeded the weight budget."""
+        self.banned = 0
+        """418 answers given: the client kept calling during a Retry-After window."""
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.frames_sent = 0
@@ -109,15 +124,35 @@ class SimulatorServer:
 
     # -- REST -----------------------------------------------------------------------------
 
-    def _spend(self, weight: int) -> dict[str, str]:
-        minute = int(self._clock()) // 60
-        if minute != self._weight_minute:
-            self._weight_minute, self._weight_used = minute, 0
+    def _spend(self, weight: int) -> dict[str, str] | web.Response:
+        """Charge ``weight`` as Binance does: per window, 429 past the limit, 418 for calling
+        on during a 429's Retry-After (one call already in flight is forgiven)."""
+        plan = self.faults.plan
+        now = self._clock()
+        if now < self._banned_until:
+            return _limited(418, self._banned_until - now)
+        if now < self._limited_until:
+            self._violations += 1
+            if self._violations > 1:
+                self._banned_until = now + plan.ban_s
+                self.banned += 1
+                return _limited(418, plan.ban_s)
+            return _limited(429, self._limited_until - now)
+        window = int(now // plan.weight_window_s)
+        if window != self._weight_window:
+            self._weight_window, self._weight_used = window, 0
+        if self._weight_used + weight > plan.weight_limit:
+            self._limited_until = (window + 1) * plan.weight_window_s
+            self._violations = 0
+            self.rate_limited += 1
+            return _limited(429, self._limited_until - now)
         self._weight_used += weight
         return {WEIGHT_HEADER: str(self._weight_used)}
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
         headers = self._spend(EXCHANGE_INFO_WEIGHT)
+        if isinstance(headers, web.Response):
+            return headers
         names = list(self.market.symbols)
         if "symbols" in request.query:
             try:
@@ -143,6 +178,8 @@ class SimulatorServer:
         if limit not in DEPTH_LIMITS:
             return _binance_error(400, -1102, "Invalid limit.")
         headers = self._spend(depth_weight(limit))
+        if isinstance(headers, web.Response):
+            return headers
         market = self.market.symbols.get(symbol)
         if market is None:
             return _binance_error(400, -1121, "Invalid symbol.")

@@ -137,3 +137,34 @@ def test_close_frames_at_connection_age_are_reconnected(tmp_path: Path) -> None:
     assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
     assert recorder.syncs["BTCUSDT"].resyncs >= 2
     assert len(stored) >= 3
+
+
+def test_a_429_pauses_every_rest_call_so_the_ip_is_never_banned(tmp_path: Path) -> None:
+    """300 weight per 5 s is six depth snapshots: drops force more, so the simulator answers
+    429; calling on inside its Retry-After would earn a 418 ban."""
+    db = tmp_path / "db"
+    market = Market(
+        [spec_for(s) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")], seed=2, truth_depth=20
+    )
+    faults = FaultPlan(drop_rate=0.05, weight_limit=300, weight_window_s=5.0, ban_s=30.0)
+
+    async def scenario() -> tuple[Recorder, int, int]:
+        async with SimulatorServer(market, faults=faults) as server:
+            recorder = Recorder(
+                RecordConfig(
+                    tuple(market.symbols), db, rest_url=server.rest_url, ws_url=server.ws_url
+                )
+            )
+            stop = asyncio.Event()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(recorder.run(stop))
+                await asyncio.sleep(12)
+                stop.set()
+            return recorder, server.rate_limited, server.banned
+
+    recorder, rate_limited, banned = asyncio.run(scenario())
+    assert rate_limited >= 1, "the test must actually hit the limit"
+    assert banned == 0, "no REST call inside a Retry-After window"
+    stored = stored_books(db, list(market.symbols))
+    assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
+    assert all(sync.resyncs >= 1 for sync in recorder.syncs.values())
