@@ -376,6 +376,13 @@ def simulate(
             "--close-after", help="Close each connection (close frame) after this many seconds."
         ),
     ] = None,
+    weight_limit: Annotated[
+        int, typer.Option("--weight-limit", help="REST weight per window before 429s.")
+    ] = 6000,
+    weight_window: Annotated[
+        float, typer.Option("--weight-window", help="Seconds per REST weight window.")
+    ] = 60.0,
+    ban: Annotated[float, typer.Option("--ban", help="Seconds a 418 ban lasts.")] = 120.0,
     truth: Annotated[
         Path | None,
         typer.Option("--truth", help="On exit, write the true per-second books here (JSONL)."),
