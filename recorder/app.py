@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import aiohttp
 import ormsgpack
 
+from recorder.binance.connections import AttemptBudget
 from recorder.binance.endpoints import (
     MAX_STREAMS_PER_CONNECTION,
     combined_stream_url,
@@ -55,6 +56,7 @@ SNAPSHOT_WORKERS = 4
 RETENTION_INTERVAL_S = 3600.0
 _RECONNECT_BASE_S = 0.5
 _RECONNECT_CAP_S = 30.0
+_STABLE_CONNECTION_S = 30.0
 _SNAPSHOT_RETRY_CAP_S = 30.0
 
 
@@ -95,6 +97,7 @@ class Recorder:
             for i in range(0, len(config.symbols), MAX_STREAMS_PER_CONNECTION)
         ]
         self._connection_of = {s: c for c in self._connections for s in c.symbols}
+        self._attempts = AttemptBudget()
         self._store: Store | None = None
         self._last_encoded: tuple[object, object, int, bytes] | None = None
 
@@ -178,14 +181,19 @@ class Recorder:
     # -- tasks ---------------------------------------------------------------------------------
 
     async def _stream(self, session: aiohttp.ClientSession, conn: _Connection) -> None:
+        """Keep one combined stream open: reconnect with capped, jittered exponential backoff,
+        within Binance's connection-attempt limit; a connection that stayed up resets it."""
         url = combined_stream_url(self.config.ws_url, conn.symbols)
         failures = 0
         while True:
+            while (wait := self._attempts.delay(self._wall())) > 0:
+                log.warning("connection attempt budget spent; waiting %.0f s", wait)
+                await asyncio.sleep(wait)
+            self._attempts.record(self._wall())
+            opened_s = self._wall()
             try:
                 async for raw, recv_ms in frames(session, url, self.now_ms):
-                    if not conn.up:
-                        conn.up = True
-                        failures = 0
+                    conn.up = True
                     self._on_frame(conn, raw, recv_ms)
                 reason = "closed by the server"
             except ExchangeError as exc:
@@ -193,7 +201,7 @@ class Recorder:
             conn.up = False
             for symbol in conn.symbols:
                 self._handle(self.syncs[symbol].on_disconnect())
-            failures += 1
+            failures = 1 if self._wall() - opened_s >= _STABLE_CONNECTION_S else failures + 1
             delay = min(_RECONNECT_CAP_S, _RECONNECT_BASE_S * 2 ** (failures - 1))
             delay *= random.uniform(0.5, 1.0)
             log.warning("stream %s; reconnecting in %.1f s", reason, delay)
