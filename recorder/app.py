@@ -54,6 +54,7 @@ log = logging.getLogger("obrec")
 
 SNAPSHOT_WORKERS = 4
 RETENTION_INTERVAL_S = 3600.0
+MALFORMED_LOG_INTERVAL_S = 10.0
 _RECONNECT_BASE_S = 0.5
 _RECONNECT_CAP_S = 30.0
 _STABLE_CONNECTION_S = 30.0
@@ -87,6 +88,7 @@ class Recorder:
         self.syncs = {symbol: SymbolSync(symbol, config.depth) for symbol in config.symbols}
         self.stats = {symbol: SymbolStats() for symbol in config.symbols}
         self.malformed_frames = 0
+        self._malformed_logged_s = float("-inf")
         self._wall = wall_clock
         self._encoder = Encoder()
         self._pending = PendingWrites.empty()
@@ -211,21 +213,28 @@ class Recorder:
         try:
             message = decode_frame(raw, recv_ms)
         except MalformedMessageError as exc:
-            self.malformed_frames += 1
-            log.warning("%s (ignored; %d so far)", exc, self.malformed_frames)
+            self._count_malformed(str(exc))
             return
         if not isinstance(message, DepthUpdate):
             log.info("stream event %s on %s", message.event_type, message.stream)
             return
         sync = self.syncs.get(message.symbol)
         if sync is None:
-            self.malformed_frames += 1
-            log.warning("event for unsubscribed symbol %s ignored", message.symbol)
+            self._count_malformed(f"event for unsubscribed symbol {message.symbol}")
             return
         conn.clock.observe(message.event_time_ms, recv_ms)
         outcomes = sync.on_event(message)
         if outcomes:
             self._handle(outcomes)
+
+    def _count_malformed(self, what: str) -> None:
+        """Count every bad frame; log at most one line per interval, so garbage cannot flood
+        the journal."""
+        self.malformed_frames += 1
+        now_s = self._wall()
+        if now_s - self._malformed_logged_s >= MALFORMED_LOG_INTERVAL_S:
+            self._malformed_logged_s = now_s
+            log.warning("%s (ignored; %d bad frame(s) so far)", what, self.malformed_frames)
 
     async def _snapshot_worker(self, rest: RestClient) -> None:
         limit = self.config.snapshot_limit
