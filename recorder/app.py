@@ -43,7 +43,13 @@ from recorder.book.sync import (
     Synced,
 )
 from recorder.config import RecordConfig
-from recorder.errors import ExchangeError, RateLimitedError, RecorderError, UnknownSymbolError
+from recorder.errors import (
+    ExchangeError,
+    RateLimitedError,
+    RecorderError,
+    StorageError,
+    UnknownSymbolError,
+)
 from recorder.net.rest import RestClient
 from recorder.net.stream import frames
 from recorder.retention import apply_prune, plan_prune
@@ -124,8 +130,14 @@ class Recorder:
                 gc.freeze()
                 try:
                     await self._run_tasks(session, rest, stop)
-                finally:
+                except StorageError:
+                    # Disk full or I/O error: write nothing more (a half-written value is worse
+                    # than a missing one); RocksDB's WAL keeps every batch already written.
+                    raise
+                except BaseException:
                     self._finish(start_s)
+                    raise
+                self._finish(start_s)
 
     async def _run_tasks(
         self, session: aiohttp.ClientSession, rest: RestClient, stop: asyncio.Event

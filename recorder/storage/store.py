@@ -13,6 +13,7 @@ compress against each other.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,9 +176,14 @@ class Store:
             )
 
     def close(self) -> None:
+        """Flush (a writer) and close; the database is closed even when the flush fails."""
         try:
             if self._writable:
                 self._db.flush()
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            self._db.close()
+            raise _translate(self.path, exc) from exc
+        try:
             self._db.close()
         except Exception as exc:  # rocksdict raises bare Exception; translated once, here
             raise _translate(self.path, exc) from exc
@@ -185,7 +191,11 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is not None and issubclass(exc_type, StorageError):
+            with contextlib.suppress(StorageError):  # keep the first storage error, not this one
+                self.close()
+            return
         self.close()
 
     # -- writing ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,11 @@ import pytest
 from recorder.app import Recorder
 from recorder.config import RecordConfig
 from recorder.database import Database
-from recorder.errors import UnknownSymbolError
+from recorder.errors import StorageError, UnknownSymbolError
 from recorder.simulator.faults import FaultPlan
 from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for
-from recorder.storage.store import Store
+from recorder.storage.store import PendingWrites, Store
 from tests.helpers import Levels, mismatches, truth_from_lines
 
 pytestmark = pytest.mark.integration
@@ -168,3 +169,29 @@ def test_a_429_pauses_every_rest_call_so_the_ip_is_never_banned(tmp_path: Path) 
     stored = stored_books(db, list(market.symbols))
     assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
     assert all(sync.resyncs >= 1 for sync in recorder.syncs.values())
+
+
+def test_a_failing_disk_stops_the_recorder_with_a_storage_error_and_a_sound_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "db"
+    real_write = Store.write
+    calls = 0
+
+    def write_until_full(store: Store, pending: PendingWrites) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 6:  # the session record, then about one batch per second
+            raise StorageError(f"RocksDB error at {store.path}: IO error: No space left on device")
+        real_write(store, pending)
+
+    monkeypatch.setattr(Store, "write", write_until_full)
+    market = Market([spec_for("BTCUSDT")], seed=4, truth_depth=20)
+    started = time.monotonic()
+    with pytest.RaisesGroup(pytest.RaisesExc(StorageError, match="No space left")):
+        asyncio.run(record_from_simulator(db, market, seconds=20))
+    assert time.monotonic() - started < 15, "the recorder stops at the failure, not at the end"
+    monkeypatch.setattr(Store, "write", real_write)
+    stored = stored_books(db, ["BTCUSDT"])  # opens, and every value decodes
+    assert stored
+    assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
