@@ -91,8 +91,10 @@ class Recorder:
         self, config: RecordConfig, *, wall_clock: Callable[[], float] = time.time
     ) -> None:
         self.config = config
-        self.syncs = {symbol: SymbolSync(symbol, config.depth) for symbol in config.symbols}
-        self.stats = {symbol: SymbolStats() for symbol in config.symbols}
+        self.symbols: tuple[str, ...] = ()
+        """What is recorded: ``config.symbols``, or every trading ``--all-quote`` symbol."""
+        self.syncs: dict[str, SymbolSync] = {}
+        self.stats: dict[str, SymbolStats] = {}
         self.malformed_frames = 0
         self._malformed_logged_s = float("-inf")
         self._wall = wall_clock
@@ -100,11 +102,8 @@ class Recorder:
         self._pending = PendingWrites.empty()
         self._requests: asyncio.Queue[RequestSnapshot] = asyncio.Queue()
         self._budget = WeightBudget(config.weight_per_minute, burst=config.weight_per_minute // 6)
-        self._connections = [
-            _Connection(config.symbols[i : i + MAX_STREAMS_PER_CONNECTION], ExchangeClock())
-            for i in range(0, len(config.symbols), MAX_STREAMS_PER_CONNECTION)
-        ]
-        self._connection_of = {s: c for c in self._connections for s in c.symbols}
+        self._connections: list[_Connection] = []
+        self._connection_of: dict[str, _Connection] = {}
         self._attempts = AttemptBudget()
         self._store: Store | None = None
         self._last_encoded: tuple[object, object, int, bytes] | None = None
@@ -118,12 +117,12 @@ class Recorder:
         """Validate symbols, open the store, record until ``stop`` is set, then flush and close."""
         async with aiohttp.ClientSession() as session:
             rest = RestClient(session, self.config.rest_url)
-            await self._validate_symbols(rest)
+            self._prepare(await self._resolve_symbols(rest))
             with Store.open_writer(self.config.db_path) as store:
                 self._store = store
                 start_s = int(self._wall())
                 store.put_meta(session_key(start_s), self._session_doc(start_s, end_s=None))
-                log.info("recording %d symbol(s) into %s", len(self.config.symbols), store.path)
+                log.info("recording %d symbol(s) into %s", len(self.symbols), store.path)
                 # Long-lived start-up objects leave the collector's view: DESIGN §6 measured
                 # about 30 % less per-message cost, and the ingest benchmark runs the same way.
                 gc.collect()
@@ -161,14 +160,34 @@ class Recorder:
                 raise first from group_error
             raise
 
-    async def _validate_symbols(self, rest: RestClient) -> None:
-        trading = await rest.trading_symbols()
+    async def _resolve_symbols(self, rest: RestClient) -> tuple[str, ...]:
+        """The configured symbols, checked against exchangeInfo, or all trading ones of a quote."""
+        quote = self.config.all_quote
+        trading = await rest.trading_symbols(quote)
+        if quote is not None:
+            if not trading:
+                raise UnknownSymbolError(
+                    f"no trading {quote} symbols at {self.config.rest_url}; check --rest-url"
+                )
+            return tuple(sorted(trading))
         unknown = [s for s in self.config.symbols if s not in trading]
         if unknown:
             raise UnknownSymbolError(
                 f"unknown or non-trading symbol(s): {', '.join(unknown)} at "
                 f"{self.config.rest_url}; check the spelling (e.g. BTCUSDT)"
             )
+        return self.config.symbols
+
+    def _prepare(self, symbols: tuple[str, ...]) -> None:
+        """One sync machine per symbol, and streams spread over connections of <= 1,024."""
+        self.symbols = symbols
+        self.syncs = {s: SymbolSync(s, self.config.depth) for s in symbols}
+        self.stats = {s: SymbolStats() for s in symbols}
+        self._connections = [
+            _Connection(symbols[i : i + MAX_STREAMS_PER_CONNECTION], ExchangeClock())
+            for i in range(0, len(symbols), MAX_STREAMS_PER_CONNECTION)
+        ]
+        self._connection_of = {s: c for c in self._connections for s in c.symbols}
 
     def _finish(self, start_s: int) -> None:
         store = self._store
@@ -184,7 +203,7 @@ class Recorder:
 
     def _session_doc(self, start_s: int, end_s: int | None) -> dict[str, object]:
         return {
-            "symbols": list(self.config.symbols),
+            "symbols": list(self.symbols),
             "depth": self.config.depth,
             "start": start_s,
             "end": end_s,

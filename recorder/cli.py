@@ -98,8 +98,14 @@ async def _record_until_signal(recorder: Recorder) -> None:
 @app.command()
 def record(
     symbols: Annotated[
-        str, typer.Option("--symbols", help="Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")
-    ],
+        str | None,
+        typer.Option(
+            "--symbols", help="Comma-separated symbols (BTCUSDT,ETHUSDT), or @FILE of them."
+        ),
+    ] = None,
+    all_usdt: Annotated[
+        bool, typer.Option("--all-usdt", help="Record every trading USDT symbol.")
+    ] = False,
     db: DbOption = None,
     depth: DepthOption = 20,
     snapshot_limit: Annotated[
@@ -123,8 +129,9 @@ def record(
     from recorder.retention import parse_duration
 
     config = RecordConfig(
-        symbols=parse_symbols(symbols),
+        symbols=parse_symbols(symbols) if symbols is not None else (),
         db_path=db or default_db_path(),
+        all_quote="USDT" if all_usdt else None,
         depth=depth,
         snapshot_limit=snapshot_limit,
         rest_url=rest_url,

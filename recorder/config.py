@@ -22,7 +22,20 @@ def default_db_path() -> Path:
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:
-    """``"btcusdt, ETHUSDT"`` -> ``("BTCUSDT", "ETHUSDT")``, order kept, duplicates dropped."""
+    """``"btcusdt, ETHUSDT"`` -> ``("BTCUSDT", "ETHUSDT")``, order kept, duplicates dropped.
+
+    ``@FILE`` reads them from a file: separated by commas, spaces or lines; ``#`` starts a comment.
+    """
+    if text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        try:
+            lines = path.read_text().splitlines()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read symbols from {path}: {exc.strerror}; "
+                "pass --symbols BTCUSDT,ETHUSDT or @FILE with one symbol per line"
+            ) from None
+        text = ",".join(line.split("#", 1)[0].replace(" ", ",") for line in lines)
     symbols = dict.fromkeys(s.strip().upper() for s in text.split(",") if s.strip())
     if not symbols:
         raise UsageError("no symbols given; pass e.g. --symbols BTCUSDT,ETHUSDT")
@@ -35,6 +48,7 @@ def parse_symbols(text: str) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class RecordConfig:
     symbols: tuple[str, ...]
+    """Empty when ``all_quote`` is set."""
     db_path: Path
     depth: int = 20
     snapshot_limit: int = 1000
@@ -43,12 +57,16 @@ class RecordConfig:
     flush_interval_s: float = 0.25
     grace_ms: int = 1000
     """How long past a quiet second's end (by exchange time) before it is final."""
+    all_quote: str | None = None
+    """Record every trading symbol with this quote asset (``--all-usdt``)."""
     retain_s: int | None = None
     """Prune what is older than this, hourly, inside the recorder (``--retain``)."""
     weight_per_minute: int = 3000
     """Our share of Binance's 6,000 per-minute REST weight (other clients may share the IP)."""
 
     def __post_init__(self) -> None:
+        if bool(self.symbols) == (self.all_quote is not None):
+            raise UsageError("give either --symbols or --all-usdt")
         if not 1 <= self.depth <= MAX_DEPTH:
             raise UsageError(f"--depth {self.depth} is out of range; use 1 to {MAX_DEPTH}")
         if self.snapshot_limit not in DEPTH_LIMITS:

@@ -103,10 +103,15 @@ def decode_depth_snapshot(body: Any) -> DepthSnapshot:
     return snapshot
 
 
-def decode_trading_symbols(body: Any) -> frozenset[str]:
-    """The symbols with status TRADING in a parsed ``/api/v3/exchangeInfo`` body."""
+def decode_trading_symbols(body: Any, quote: str | None = None) -> frozenset[str]:
+    """The symbols with status TRADING (and quote asset ``quote``, if given) in a parsed
+    ``/api/v3/exchangeInfo`` body."""
     try:
-        return frozenset(s["symbol"] for s in body["symbols"] if s.get("status") == "TRADING")
+        return frozenset(
+            s["symbol"]
+            for s in body["symbols"]
+            if s.get("status") == "TRADING" and (quote is None or s.get("quoteAsset") == quote)
+        )
     except (KeyError, TypeError, AttributeError) as exc:
         raise MalformedMessageError(f"exchangeInfo is not as documented: {exc}") from exc
 

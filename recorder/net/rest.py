@@ -6,7 +6,6 @@ here into ``ExchangeError``; 429 and 418 become ``RateLimitedError`` carrying Re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -36,10 +35,10 @@ class RestClient:
         self.used_weight_1m: int | None = None
         """The exchange's own count of this IP's request weight this minute, when it says."""
 
-    async def trading_symbols(self, symbols: Sequence[str] = ()) -> frozenset[str]:
-        return decode_trading_symbols(
-            await self._get_json(exchange_info_url(self._base_url, symbols))
-        )
+    async def trading_symbols(self, quote: str | None = None) -> frozenset[str]:
+        """Every trading symbol (with quote asset ``quote`` only, when given)."""
+        body = await self._get_json(exchange_info_url(self._base_url))
+        return decode_trading_symbols(body, quote)
 
     async def depth(self, symbol: str, limit: int) -> DepthSnapshot:
         return decode_depth_snapshot(await self._get_json(depth_url(self._base_url, symbol, limit)))

@@ -27,6 +27,7 @@ from recorder.simulator.market import Market, SymbolSpec
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 EXCHANGE_INFO_WEIGHT = 20
 PING_INTERVAL_S = 20.0
+_QUOTES = ("USDT", "FDUSD", "USDC", "BTC", "ETH", "BNB")
 _KNOWN_MIDS = {"BTCUSDT": 97_000.0, "ETHUSDT": 3_400.0, "SOLUSDT": 240.0}
 
 
@@ -34,6 +35,11 @@ def spec_for(symbol: str, activity: float = 1.0, levels_per_side: int = 5_000) -
     """A stable, plausible spec for any symbol name (the mid price comes from the name)."""
     mid = _KNOWN_MIDS.get(symbol, 100.0 + zlib.crc32(symbol.encode()) % 50_000)
     return SymbolSpec(symbol, mid_price=mid, levels_per_side=levels_per_side, activity=activity)
+
+
+def quote_asset(symbol: str) -> str:
+    """The quote asset a simulated symbol's name ends in (USDT when none is recognised)."""
+    return next((q for q in _QUOTES if symbol.endswith(q) and symbol != q), "USDT")
 
 
 def _binance_error(status: int, code: int, msg: str) -> web.Response:
@@ -165,7 +171,9 @@ class SimulatorServer:
         body = {
             "timezone": "UTC",
             "serverTime": int(self._clock() * 1000),
-            "symbols": [{"symbol": s, "status": "TRADING", "quoteAsset": "USDT"} for s in names],
+            "symbols": [
+                {"symbol": s, "status": "TRADING", "quoteAsset": quote_asset(s)} for s in names
+            ],
         }
         return web.json_response(body, headers=headers, dumps=lambda o: orjson.dumps(o).decode())
 

@@ -195,3 +195,27 @@ def test_a_failing_disk_stops_the_recorder_with_a_storage_error_and_a_sound_dire
     stored = stored_books(db, ["BTCUSDT"])  # opens, and every value decodes
     assert stored
     assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
+
+
+def test_all_usdt_records_every_trading_usdt_symbol_and_nothing_else(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    market = Market([spec_for(s) for s in ("BTCUSDT", "ETHBTC", "SOLUSDT")], seed=6, truth_depth=20)
+
+    async def scenario() -> Recorder:
+        async with SimulatorServer(market) as server:
+            recorder = Recorder(
+                RecordConfig(
+                    (), db, rest_url=server.rest_url, ws_url=server.ws_url, all_quote="USDT"
+                )
+            )
+            stop = asyncio.Event()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(recorder.run(stop))
+                await asyncio.sleep(4)
+                stop.set()
+            return recorder
+
+    recorder = asyncio.run(scenario())
+    assert recorder.symbols == ("BTCUSDT", "SOLUSDT")
+    with Database.open(db) as database:
+        assert database.symbols() == ["BTCUSDT", "SOLUSDT"]
