@@ -69,6 +69,12 @@ def test_every_stored_second_equals_the_simulators_truth(tmp_path: Path) -> None
     assert len(quiet) >= 4
     assert quiet == list(range(quiet[0], quiet[-1] + 1))
     assert recorder.stats["BTCUSDT"].snapshots == len(busy)
+    with Database.open(db) as database:
+        (session,) = database.sessions()
+    assert session["symbols"] == ["BTCUSDT", "ETHUSDT"]
+    assert session["depth"] == 20
+    assert session["end"] is not None, "a clean stop records when the session ended"
+    assert session["start"] <= busy[0] <= busy[-1] <= session["end"]
 
 
 def test_dropped_events_resync_that_symbol_only_and_stay_exact(tmp_path: Path) -> None:
