@@ -75,7 +75,7 @@ def write_days(path: Path, days: int, distinct_hours: int, batch: int = 100) -> 
     encoder = Encoder()
     update_id = dict.fromkeys(symbols, 10**10)
     spent = 0.0
-    pending = PendingWrites.empty()
+    pending = PendingWrites()
     with Store.open_writer(path) as store:
         for offset in range(days * DAY_S):
             ts_s = START_S + offset
@@ -90,7 +90,7 @@ def write_days(path: Path, days: int, distinct_hours: int, batch: int = 100) -> 
                 pending.puts.append((snapshot_key(symbol, ts_s), value))
                 if len(pending.puts) >= batch:
                     store.write(pending)
-                    pending = PendingWrites.empty()
+                    pending = PendingWrites()
                 spent += time.perf_counter() - started
         store.write(pending)
         store.compact(recompress=True)

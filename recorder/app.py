@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
-import ormsgpack
 
 from recorder.binance.connections import AttemptBudget
 from recorder.binance.endpoints import (
@@ -54,7 +53,7 @@ from recorder.net.rest import RestClient
 from recorder.net.stream import frames
 from recorder.retention import apply_prune, plan_prune
 from recorder.storage.codec import Encoder, snapshot_key, symbol_end
-from recorder.storage.store import PendingWrites, Store, gap_key, session_key
+from recorder.storage.store import PendingWrites, Store, gap_entry, session_key
 
 log = logging.getLogger("obrec")
 
@@ -99,7 +98,7 @@ class Recorder:
         self._malformed_logged_s = float("-inf")
         self._wall = wall_clock
         self._encoder = Encoder()
-        self._pending = PendingWrites.empty()
+        self._pending = PendingWrites()
         self._requests: asyncio.Queue[RequestSnapshot] = asyncio.Queue()
         self._budget = WeightBudget(config.weight_per_minute, burst=config.weight_per_minute // 6)
         self._connections: list[_Connection] = []
@@ -390,8 +389,9 @@ class Recorder:
         log.info("%s: seconds from %d invalidated", outcome.symbol, outcome.from_s)
 
     def _record_gap(self, gap: Gap) -> None:
-        doc = {"to": gap.to_s, "reason": gap.reason.value}
-        self._pending.meta_puts.append((gap_key(gap.symbol, gap.from_s), ormsgpack.packb(doc)))
+        self._pending.meta_puts.append(
+            gap_entry(gap.symbol, gap.from_s, gap.to_s, gap.reason.value)
+        )
         stats = self.stats[gap.symbol]
         stats.gaps += 1
         stats.gap_seconds += gap.to_s - gap.from_s + 1
@@ -406,5 +406,5 @@ class Recorder:
 
     def _flush(self) -> None:
         if self._pending and self._store is not None:
-            pending, self._pending = self._pending, PendingWrites.empty()
+            pending, self._pending = self._pending, PendingWrites()
             self._store.write(pending)

@@ -189,7 +189,7 @@ class Database:
         for symbol in self.symbols():
             span = self.span(symbol)
             assert span is not None
-            count = sum(1 for _ in self.store.scan(symbol, 0, MAX_TS_S))
+            count = self.store.count(symbol, 0, MAX_TS_S)
             own = [g for g in gaps if g.symbol == symbol]
             longest = max(own, key=lambda g: g.to_s - g.from_s, default=None)
             out.append(

@@ -12,11 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import ormsgpack
-
 from recorder.errors import UsageError
 from recorder.storage.codec import snapshot_key
-from recorder.storage.store import SESSION_PREFIX, PendingWrites, Store, gap_key
+from recorder.storage.store import SESSION_PREFIX, PendingWrites, Store, gap_entry, gap_key
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -55,8 +53,7 @@ def plan_prune(store: Store, cutoff_s: int, symbols: Sequence[str] | None = None
             continue
         plan.gap_deletes.append(gap_key(gap.symbol, gap.from_s))
         if gap.to_s >= cutoff_s:  # straddles the cut-off: keep its recent part
-            value = ormsgpack.packb({"to": gap.to_s, "reason": gap.reason})
-            plan.gap_puts.append((gap_key(gap.symbol, cutoff_s), value))
+            plan.gap_puts.append(gap_entry(gap.symbol, cutoff_s, gap.to_s, gap.reason))
     if symbols is None:
         for key, session in store.meta_items(SESSION_PREFIX):
             if session.get("end") is not None and session["end"] < cutoff_s:

@@ -78,38 +78,22 @@ class Encoder:
         bid_px = prices[:n_bids]
         ask_px = prices[n_bids:]
         try:
-            return self._pack(
-                event_time_ms, update_id, recv_time_ms, bid_px, ask_px, qtys, n_bids, pe, qe
+            return ormsgpack.packb(
+                {
+                    "v": FORMAT_VERSION,
+                    "E": event_time_ms,
+                    "u": update_id,
+                    "r": recv_time_ms,
+                    "pe": pe,
+                    "qe": qe,
+                    "bp": bid_px[:1] + list(map(operator.sub, bid_px, bid_px[1:])),
+                    "bq": qtys[:n_bids],
+                    "ap": ask_px[:1] + list(map(operator.sub, ask_px[1:], ask_px)),
+                    "aq": qtys[n_bids:],
+                }
             )
         except TypeError as exc:  # ormsgpack: an integer beyond 64 bits
             raise ValueError(f"a level does not fit the format's 64-bit columns: {exc}") from exc
-
-    @staticmethod
-    def _pack(
-        event_time_ms: int,
-        update_id: int,
-        recv_time_ms: int,
-        bid_px: list[int],
-        ask_px: list[int],
-        qtys: list[int],
-        n_bids: int,
-        pe: int,
-        qe: int,
-    ) -> bytes:
-        return ormsgpack.packb(
-            {
-                "v": FORMAT_VERSION,
-                "E": event_time_ms,
-                "u": update_id,
-                "r": recv_time_ms,
-                "pe": pe,
-                "qe": qe,
-                "bp": bid_px[:1] + list(map(operator.sub, bid_px, bid_px[1:])),
-                "bq": qtys[:n_bids],
-                "ap": ask_px[:1] + list(map(operator.sub, ask_px[1:], ask_px)),
-                "aq": qtys[n_bids:],
-            }
-        )
 
     def _mantissas(self, values: tuple[str, ...]) -> tuple[list[int], int]:
         """Integers m_i and one exponent e with value_i == m_i * 10**e exactly."""

@@ -78,6 +78,13 @@ def _translate(path: Path, exc: Exception) -> StorageError:
     return StorageError(f"RocksDB error at {path}: {text}")
 
 
+def _missing(path: Path) -> DatabaseMissingError:
+    return DatabaseMissingError(
+        f"no obrec database at {path}; pass --db (or set OBREC_DB) to a directory "
+        "written by `obrec record`"
+    )
+
+
 def _is_database(path: Path) -> bool:
     return (path / "CURRENT").is_file()
 
@@ -99,10 +106,6 @@ class PendingWrites:
     delete_ranges: list[tuple[bytes, bytes]] = field(default_factory=list)  # [begin, end) keys
     meta_deletes: list[bytes] = field(default_factory=list)
 
-    @classmethod
-    def empty(cls) -> PendingWrites:
-        return cls()
-
     def __bool__(self) -> bool:
         return bool(self.puts or self.meta_puts or self.delete_ranges or self.meta_deletes)
 
@@ -121,10 +124,7 @@ class Store:
     def open_writer(cls, path: Path, *, create: bool = True) -> Store:
         """Open for writing: create the directory if needed (and asked), refuse a non-obrec one."""
         if not create and not _is_database(path):
-            raise DatabaseMissingError(
-                f"no obrec database at {path}; pass --db (or set OBREC_DB) to a directory "
-                "written by `obrec record`"
-            )
+            raise _missing(path)
         if path.exists() and not path.is_dir():
             raise StorageError(f"{path} is a file, not a directory; choose another --db")
         if path.is_dir() and any(path.iterdir()) and not _is_database(path):
@@ -145,10 +145,7 @@ class Store:
     def open_reader(cls, path: Path) -> Store:
         """Open read-only; never creates anything. Sees the data as of opening."""
         if not _is_database(path):
-            raise DatabaseMissingError(
-                f"no obrec database at {path}; pass --db (or set OBREC_DB) to a directory "
-                "written by `obrec record`"
-            )
+            raise _missing(path)
         try:
             db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
             db.get_column_family(META_CF)
@@ -325,6 +322,11 @@ class Store:
 
 def gap_key(symbol: str, from_s: int) -> bytes:
     return GAP_PREFIX + f"{symbol}:{from_s:010d}".encode()
+
+
+def gap_entry(symbol: str, from_s: int, to_s: int, reason: str) -> tuple[bytes, bytes]:
+    """The ``meta`` key and value of a gap record (docs/format.md); ``gaps()`` reads it back."""
+    return gap_key(symbol, from_s), ormsgpack.packb({"to": to_s, "reason": reason})
 
 
 def session_key(start_s: int) -> bytes:

@@ -200,7 +200,7 @@ def test_delete_range_does_not_reach_prefix_named_symbols(writer: Store) -> None
 
 
 def test_empty_pending_writes_is_falsy() -> None:
-    assert not PendingWrites.empty()
+    assert not PendingWrites()
     assert PendingWrites(delete_ranges=[(b"X:0", b"X;")])
     assert PendingWrites(meta_puts=[(b"k", b"v")])
     assert PendingWrites(meta_deletes=[b"k"])
