@@ -67,12 +67,10 @@ _SNAPSHOT_RETRY_CAP_S = 30.0
 
 
 @dataclass(slots=True)
-class SymbolStats:
-    """What the recorder has done for one symbol (for progress displays and logs)."""
+class RunStats:
+    """What this run has stored for one symbol (for progress displays and logs)."""
 
     snapshots: int = 0
-    gaps: int = 0
-    gap_seconds: int = 0
     last_stored_s: int | None = None
 
 
@@ -93,7 +91,8 @@ class Recorder:
         self.symbols: tuple[str, ...] = ()
         """What is recorded: ``config.symbols``, or every trading ``--all-quote`` symbol."""
         self.syncs: dict[str, SymbolSync] = {}
-        self.stats: dict[str, SymbolStats] = {}
+        self.stats: dict[str, RunStats] = {}
+        self._outcomes: list[Outcome] = []  # reused for every event: nothing allocated per frame
         self.malformed_frames = 0
         self._malformed_logged_s = float("-inf")
         self._wall = wall_clock
@@ -185,7 +184,7 @@ class Recorder:
         """One sync machine per symbol, and streams spread over connections of <= 1,024."""
         self.symbols = symbols
         self.syncs = {s: SymbolSync(s, self.config.depth) for s in symbols}
-        self.stats = {s: SymbolStats() for s in symbols}
+        self.stats = {s: RunStats() for s in symbols}
         self._connections = [
             _Connection(symbols[i : i + MAX_STREAMS_PER_CONNECTION], ExchangeClock())
             for i in range(0, len(symbols), MAX_STREAMS_PER_CONNECTION)
@@ -257,9 +256,11 @@ class Recorder:
             self._count_malformed(f"event for unsubscribed symbol {message.symbol}")
             return
         conn.clock.observe(message.event_time_ms, recv_ms)
-        outcomes = sync.on_event(message)
+        outcomes = self._outcomes
+        sync.on_event_into(message, outcomes)
         if outcomes:
             self._handle(outcomes)
+            outcomes.clear()
 
     def _count_malformed(self, what: str) -> None:
         """Count every bad frame; log at most one line per interval, so garbage cannot flood
@@ -392,9 +393,6 @@ class Recorder:
         self._pending.meta_puts.append(
             gap_entry(gap.symbol, gap.from_s, gap.to_s, gap.reason.value)
         )
-        stats = self.stats[gap.symbol]
-        stats.gaps += 1
-        stats.gap_seconds += gap.to_s - gap.from_s + 1
         log.info(
             "%s: no snapshots for %d s (%s), seconds %d..%d",
             gap.symbol,
