@@ -171,7 +171,8 @@ def query(
     obrec query BTCUSDT --from 2026-01-01T00:00 --to 2026-01-01T01:00 --format jsonl;
     obrec query BTCUSDT --at 2026-01-01T14:03:27
     """
-    from recorder.render import QueryFormat, snapshot_table, write_snapshots
+    from recorder.export import write_snapshots
+    from recorder.render import QueryFormat, snapshot_table
 
     fmt = (
         _choice(QueryFormat, output_format, "--format")
@@ -199,7 +200,7 @@ def query(
             if count:
                 Console().print(table)
         else:
-            count = write_snapshots(snapshots, fmt, levels or 20, sys.stdout.buffer)
+            count = write_snapshots(snapshots, fmt.value, levels or 20, sys.stdout.buffer)
             sys.stdout.flush()
     if not count:
         stderr.print(f"no snapshots of {symbol} {window}", highlight=False)

@@ -135,7 +135,8 @@ class Database:
     def columns(
         self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S, *, skip_corrupt: bool = False
     ) -> Iterator[tuple[int, Columns]]:
-        """(second, integer columns) of each snapshot: the fast path for Arrow and Parquet."""
+        """(second, exact integer columns with absolute prices) of each snapshot; no decimal
+        strings are made. Arrow and Parquet read ``docs`` instead, which is faster still."""
         for key, value in self._values(symbol, from_s, to_s, skip_corrupt, _columns):
             yield split_key(key)[1], value
 

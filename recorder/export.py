@@ -17,7 +17,7 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,9 +113,11 @@ def export(db: Database, request: ExportRequest, progress: Progress | None = Non
             return _parquet_partitioned(db, request, request.output, progress)
         return _parquet_file(db, request, request.output, progress)
     if request.output is None:
-        return _write_text(db, request, sys.stdout, progress)
+        count = _write_text(db, request, sys.stdout.buffer, progress)
+        sys.stdout.flush()
+        return count
     with atomic_target(request.output, request.force) as tmp:
-        with tmp.open("w", encoding="utf-8", newline="") as out:
+        with tmp.open("wb") as out:
             count = _write_text(db, request, out, progress)
         if not count:
             raise _NothingWritten
@@ -138,21 +140,32 @@ def _snapshots(
         progress(done % _PROGRESS_EVERY)
 
 
-def _write_text(
-    db: Database, request: ExportRequest, out: IO[str], progress: Progress | None
-) -> int:
+def write_snapshots(snapshots: Iterable[Snapshot], fmt: str, levels: int, out: IO[bytes]) -> int:
+    """Write ``csv`` (Tardis layout), ``jsonl`` or ``json``; returns how many were written.
+    Used by ``export`` and ``query`` alike."""
     count = 0
-    if request.format is ExportFormat.CSV:
-        for snapshot in _snapshots(db, request, progress):
+    if fmt == "json":
+        out.write(b"[")
+    for snapshot in snapshots:
+        if fmt == "csv":
             if not count:
-                out.write(tardis_header(request.levels) + "\n")
-            out.write(tardis_row(snapshot, request.levels) + "\n")
-            count += 1
-    else:
-        for snapshot in _snapshots(db, request, progress):
-            out.write(orjson.dumps(snapshot_doc(snapshot)).decode() + "\n")
-            count += 1
+                out.write(tardis_header(levels).encode() + b"\n")
+            out.write(tardis_row(snapshot, levels).encode() + b"\n")
+        elif fmt == "json":
+            out.write((b"," if count else b"") + orjson.dumps(snapshot_doc(snapshot)))
+        else:
+            out.write(orjson.dumps(snapshot_doc(snapshot)) + b"\n")
+        count += 1
+    if fmt == "json":
+        out.write(b"]\n")
     return count
+
+
+def _write_text(
+    db: Database, request: ExportRequest, out: IO[bytes], progress: Progress | None
+) -> int:
+    snapshots = _snapshots(db, request, progress)
+    return write_snapshots(snapshots, request.format.value, request.levels, out)
 
 
 def _parquet_file(

@@ -1,20 +1,18 @@
-"""How read results look: rich tables for people, JSON and CSV for scripts. No I/O of its own
-beyond the stream it is handed."""
+"""How read results look to people (rich tables) and the stats document for scripts. The
+snapshot writers for scripts (JSON, CSV) live in export.py, shared by query and export."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
-from typing import IO, Any
+from typing import Any
 
-import orjson
 from rich.console import Console
 from rich.table import Table
 
 from recorder.book.sync import Snapshot
 from recorder.database import DatabaseStats
-from recorder.export import snapshot_doc, tardis_header, tardis_row
 from recorder.timeparse import format_time
 
 
@@ -23,28 +21,6 @@ class QueryFormat(Enum):
     JSONL = "jsonl"
     JSON = "json"
     CSV = "csv"
-
-
-def write_snapshots(
-    snapshots: Iterable[Snapshot], fmt: QueryFormat, levels: int, out: IO[bytes]
-) -> int:
-    """Write in ``fmt`` (not TABLE); returns how many snapshots were written."""
-    count = 0
-    if fmt is QueryFormat.JSON:
-        out.write(b"[")
-    for snapshot in snapshots:
-        if fmt is QueryFormat.CSV:
-            if not count:
-                out.write(tardis_header(levels).encode() + b"\n")
-            out.write(tardis_row(snapshot, levels).encode() + b"\n")
-        elif fmt is QueryFormat.JSON:
-            out.write((b"," if count else b"") + orjson.dumps(snapshot_doc(snapshot)))
-        else:
-            out.write(orjson.dumps(snapshot_doc(snapshot)) + b"\n")
-        count += 1
-    if fmt is QueryFormat.JSON:
-        out.write(b"]\n")
-    return count
 
 
 def snapshot_table(snapshots: Iterable[Snapshot], levels: int) -> tuple[Table, int]:

@@ -12,8 +12,8 @@ from rich.console import Console
 from recorder.book.orderbook import Level
 from recorder.book.sync import Snapshot
 from recorder.database import DatabaseStats, SymbolStats
-from recorder.export import tardis_header
-from recorder.render import QueryFormat, human_bytes, snapshot_table, stats_doc, write_snapshots
+from recorder.export import tardis_header, write_snapshots
+from recorder.render import QueryFormat, human_bytes, snapshot_table, stats_doc
 from recorder.storage.store import GapRecord
 
 T0 = 1_700_000_000  # 2023-11-14T22:13:20Z
@@ -32,7 +32,7 @@ SNAPSHOTS = [
 
 def render(fmt: QueryFormat, snapshots: list[Snapshot], levels: int = 2) -> tuple[int, bytes]:
     out = io.BytesIO()
-    count = write_snapshots(iter(snapshots), fmt, levels, out)
+    count = write_snapshots(iter(snapshots), fmt.value, levels, out)
     return count, out.getvalue()
 
 
