@@ -52,7 +52,8 @@ from recorder.errors import (
 from recorder.net.rest import RestClient
 from recorder.net.stream import frames
 from recorder.retention import apply_prune, plan_prune
-from recorder.storage.codec import Encoder, snapshot_key, symbol_end
+from recorder.runstats import RunStats, RunTotals, SymbolState
+from recorder.storage.codec import SECONDS_DIGITS, Encoder, snapshot_key, symbol_end
 from recorder.storage.store import PendingWrites, Store, gap_entry, session_key
 
 log = logging.getLogger("obrec")
@@ -64,14 +65,6 @@ _RECONNECT_BASE_S = 0.5
 _RECONNECT_CAP_S = 30.0
 _STABLE_CONNECTION_S = 30.0
 _SNAPSHOT_RETRY_CAP_S = 30.0
-
-
-@dataclass(slots=True)
-class RunStats:
-    """What this run has stored for one symbol (for progress displays and logs)."""
-
-    snapshots: int = 0
-    last_stored_s: int | None = None
 
 
 @dataclass(slots=True)
@@ -92,8 +85,11 @@ class Recorder:
         """What is recorded: ``config.symbols``, or every trading ``--all-quote`` symbol."""
         self.syncs: dict[str, SymbolSync] = {}
         self.stats: dict[str, RunStats] = {}
+        """Per-symbol counters, and ``totals`` for the run: observers poll them (runstats.py)."""
+        self.totals = RunTotals()
+        self.ready = asyncio.Event()
+        """Set once the store is open and every task runs (systemd's READY=1)."""
         self._outcomes: list[Outcome] = []  # reused for every event: nothing allocated per frame
-        self.malformed_frames = 0
         self._malformed_logged_s = float("-inf")
         self._wall = wall_clock
         self._encoder = Encoder()
@@ -110,6 +106,16 @@ class Recorder:
     def now_ms(self) -> int:
         return int(self._wall() * 1000)
 
+    def state(self, symbol: str) -> SymbolState:
+        sync = self.syncs[symbol]
+        if sync.live:
+            return SymbolState.LIVE
+        return SymbolState.RESYNCING if sync.resyncs else SymbolState.SYNCING
+
+    def disk_bytes(self) -> int | None:
+        """Bytes of the database directory, None before it is open."""
+        return self._store.size_on_disk() if self._store is not None else None
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -120,6 +126,7 @@ class Recorder:
             with Store.open_writer(self.config.db_path) as store:
                 self._store = store
                 start_s = int(self._wall())
+                self.totals.started_s = self._wall()
                 store.put_meta(session_key(start_s), self._session_doc(start_s, end_s=None))
                 log.info("recording %d symbol(s) into %s", len(self.symbols), store.path)
                 # Long-lived start-up objects leave the collector's view: DESIGN §6 measured
@@ -152,6 +159,7 @@ class Recorder:
                 tasks.append(group.create_task(self._ticker()))
                 if self.config.retain_s is not None:
                     tasks.append(group.create_task(self._retention(self.config.retain_s)))
+                self.ready.set()
                 await stop.wait()
                 for task in tasks:
                     task.cancel()
@@ -234,6 +242,7 @@ class Recorder:
             except ExchangeError as exc:
                 reason = str(exc)
             conn.up = False
+            self.totals.reconnects += 1
             for symbol in conn.symbols:
                 self._handle(self.syncs[symbol].on_disconnect())
             failures = 1 if self._wall() - opened_s >= _STABLE_CONNECTION_S else failures + 1
@@ -256,6 +265,11 @@ class Recorder:
             self._count_malformed(f"event for unsubscribed symbol {message.symbol}")
             return
         conn.clock.observe(message.event_time_ms, recv_ms)
+        stats = self.stats[message.symbol]
+        stats.events += 1
+        stats.changes += len(message.bids) + len(message.asks)
+        stats.last_event_time_ms = message.event_time_ms
+        stats.last_recv_ms = recv_ms
         outcomes = self._outcomes
         sync.on_event_into(message, outcomes)
         if outcomes:
@@ -265,11 +279,11 @@ class Recorder:
     def _count_malformed(self, what: str) -> None:
         """Count every bad frame; log at most one line per interval, so garbage cannot flood
         the journal."""
-        self.malformed_frames += 1
+        self.totals.malformed_frames += 1
         now_s = self._wall()
         if now_s - self._malformed_logged_s >= MALFORMED_LOG_INTERVAL_S:
             self._malformed_logged_s = now_s
-            log.warning("%s (ignored; %d bad frame(s) so far)", what, self.malformed_frames)
+            log.warning("%s (ignored; %d bad frame(s) so far)", what, self.totals.malformed_frames)
 
     async def _snapshot_worker(self, rest: RestClient) -> None:
         limit = self.config.snapshot_limit
@@ -287,9 +301,13 @@ class Recorder:
                 # Take a fresh place in the queue after the pause, so queued calls stay spread.
                 await asyncio.sleep(paused)
                 await asyncio.sleep(self._budget.reserve(weight, self._wall()))
+            totals = self.totals
+            totals.rest_requests += 1
+            totals.rest_weight += weight
             try:
                 snapshot = await rest.depth(request.symbol, limit)
             except RateLimitedError as exc:
+                totals.rate_limited += 1
                 now_s = self._wall()
                 self._budget.pause(now_s + exc.retry_after_s, now_s)
                 log.warning("%s; every REST call waits", exc)
@@ -299,6 +317,7 @@ class Recorder:
                 outcomes = sync.on_snapshot_failed()
             else:
                 outcomes = sync.on_snapshot(snapshot)
+            totals.exchange_used_weight_1m = rest.used_weight_1m
             self._handle(outcomes)
 
     async def _ticker(self) -> None:
@@ -393,10 +412,16 @@ class Recorder:
         self._pending.meta_puts.append(
             gap_entry(gap.symbol, gap.from_s, gap.to_s, gap.reason.value)
         )
+        seconds = gap.to_s - gap.from_s + 1
+        stats = self.stats[gap.symbol]
+        stats.gaps += 1
+        stats.gap_seconds += seconds
+        self.totals.gaps_by_reason[gap.reason.value] += 1
+        self.totals.gap_seconds_by_reason[gap.reason.value] += seconds
         log.info(
             "%s: no snapshots for %d s (%s), seconds %d..%d",
             gap.symbol,
-            gap.to_s - gap.from_s + 1,
+            seconds,
             gap.reason.value,
             gap.from_s,
             gap.to_s,
@@ -405,4 +430,14 @@ class Recorder:
     def _flush(self) -> None:
         if self._pending and self._store is not None:
             pending, self._pending = self._pending, PendingWrites()
+            started = time.perf_counter()
             self._store.write(pending)
+            totals = self.totals
+            totals.write_seconds.observe(time.perf_counter() - started)
+            if pending.puts:
+                now_s = self._wall()
+                totals.last_write_s = now_s
+                totals.snapshots_written += len(pending.puts)
+                delays = totals.snapshot_delay_seconds
+                for key, _ in pending.puts:  # a second ends at ts_s + 1
+                    delays.observe(now_s - int(key[-SECONDS_DIGITS:]) - 1)

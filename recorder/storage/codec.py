@@ -24,13 +24,13 @@ from recorder.book.sync import Snapshot
 
 FORMAT_VERSION = 1
 KEY_SEPARATOR = ":"
-_SECONDS_DIGITS = 10
-MAX_TS_S = 10**_SECONDS_DIGITS - 1
+SECONDS_DIGITS = 10
+MAX_TS_S = 10**SECONDS_DIGITS - 1
 """The last second a key can hold (the year 2286): scans up to it cover a whole symbol."""
 
 
 def snapshot_key(symbol: str, ts_s: int) -> bytes:
-    return f"{symbol}{KEY_SEPARATOR}{ts_s:0{_SECONDS_DIGITS}d}".encode()
+    return f"{symbol}{KEY_SEPARATOR}{ts_s:0{SECONDS_DIGITS}d}".encode()
 
 
 def symbol_prefix(symbol: str) -> bytes:

@@ -69,6 +69,16 @@ def test_every_stored_second_equals_the_simulators_truth(tmp_path: Path) -> None
     assert len(quiet) >= 4
     assert quiet == list(range(quiet[0], quiet[-1] + 1))
     assert recorder.stats["BTCUSDT"].snapshots == len(busy)
+    # The counters observers poll (panel, metrics, health) describe this run.
+    totals = recorder.totals
+    assert totals.snapshots_written == len(stored)
+    assert totals.snapshot_delay_seconds.count == len(stored)
+    assert totals.write_seconds.count >= 1
+    assert totals.rest_requests >= 2
+    assert totals.rest_weight == 50 * totals.rest_requests
+    assert recorder.stats["BTCUSDT"].events > recorder.stats["ETHUSDT"].events > 0
+    assert recorder.stats["BTCUSDT"].changes > recorder.stats["BTCUSDT"].events
+    assert set(totals.gaps_by_reason) <= {"startup"}, "a healthy run has start-up gaps only"
     with Database.open(db) as database:
         (session,) = database.sessions()
     assert session["symbols"] == ["BTCUSDT", "ETHUSDT"]
@@ -126,7 +136,7 @@ def test_malformed_frames_and_dropped_connections_never_store_a_wrong_second(
 
     stored = stored_books(db, ["BTCUSDT", "ETHUSDT"])
     assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
-    assert recorder.malformed_frames >= 1, "garbage frames are counted, never applied"
+    assert recorder.totals.malformed_frames >= 1, "garbage frames are counted, never applied"
     with Database.open(db) as database:
         disconnects = [g for g in database.gaps() if g.reason == "disconnect"]
     assert disconnects, "each abrupt drop leaves a recorded gap"
