@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,12 @@ from recorder.binance.endpoints import (
     depth_weight,
 )
 from recorder.binance.weights import WeightBudget
-from recorder.binance.wire import DepthUpdate, MalformedMessageError, decode_frame
+from recorder.binance.wire import (
+    SERVER_SHUTDOWN,
+    DepthUpdate,
+    MalformedMessageError,
+    decode_frame,
+)
 from recorder.book.exchange_clock import ExchangeClock
 from recorder.book.sync import (
     Gap,
@@ -49,8 +53,8 @@ from recorder.errors import (
     StorageError,
     UnknownSymbolError,
 )
+from recorder.net.feed import StreamFeed
 from recorder.net.rest import RestClient
-from recorder.net.stream import frames
 from recorder.retention import apply_prune, plan_prune
 from recorder.runstats import RunStats, RunTotals, SymbolState
 from recorder.storage.codec import SECONDS_DIGITS, Encoder, snapshot_key, symbol_end
@@ -61,17 +65,16 @@ log = logging.getLogger("obrec")
 SNAPSHOT_WORKERS = 4
 RETENTION_INTERVAL_S = 3600.0
 MALFORMED_LOG_INTERVAL_S = 10.0
-_RECONNECT_BASE_S = 0.5
-_RECONNECT_CAP_S = 30.0
-_STABLE_CONNECTION_S = 30.0
 _SNAPSHOT_RETRY_CAP_S = 30.0
 
 
 @dataclass(slots=True)
 class _Connection:
+    """A group of <= 1,024 symbols on one combined stream, with its exchange clock."""
+
     symbols: tuple[str, ...]
     clock: ExchangeClock
-    up: bool = False
+    feed: StreamFeed
 
 
 class Recorder:
@@ -95,10 +98,16 @@ class Recorder:
         self._encoder = Encoder()
         self._pending = PendingWrites()
         self._requests: asyncio.Queue[RequestSnapshot] = asyncio.Queue()
-        self._budget = WeightBudget(config.weight_per_minute, burst=config.weight_per_minute // 6)
+        self._budget = WeightBudget(
+            config.weight_per_minute,
+            burst=config.weight_per_minute // 6,
+            exchange_limit=config.exchange_weight_limit,
+            exchange_window_s=config.exchange_weight_window_s,
+        )
         self._connections: list[_Connection] = []
         self._connection_of: dict[str, _Connection] = {}
         self._attempts = AttemptBudget()
+        """Shared by every connection: Binance counts attempts per IP."""
         self._store: Store | None = None
         self._prune_job: asyncio.Future[None] | None = None
         self._last_encoded: tuple[object, object, int, bytes] | None = None
@@ -121,7 +130,7 @@ class Recorder:
     async def run(self, stop: asyncio.Event) -> None:
         """Validate symbols, open the store, record until ``stop`` is set, then flush and close."""
         async with aiohttp.ClientSession() as session:
-            rest = RestClient(session, self.config.rest_url)
+            rest = RestClient(session, self.config.rest_url, on_used_weight=self._on_used_weight)
             self._prepare(await self._resolve_symbols(rest))
             with Store.open_writer(self.config.db_path) as store:
                 self._store = store
@@ -152,7 +161,7 @@ class Recorder:
     ) -> None:
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._stream(session, c)) for c in self._connections]
+                tasks = [group.create_task(c.feed.run(session)) for c in self._connections]
                 tasks += [
                     group.create_task(self._snapshot_worker(rest)) for _ in range(SNAPSHOT_WORKERS)
                 ]
@@ -194,10 +203,35 @@ class Recorder:
         self.syncs = {s: SymbolSync(s, self.config.depth) for s in symbols}
         self.stats = {s: RunStats() for s in symbols}
         self._connections = [
-            _Connection(symbols[i : i + MAX_STREAMS_PER_CONNECTION], ExchangeClock())
+            self._connection(symbols[i : i + MAX_STREAMS_PER_CONNECTION])
             for i in range(0, len(symbols), MAX_STREAMS_PER_CONNECTION)
         ]
         self._connection_of = {s: c for c in self._connections for s in c.symbols}
+
+    def _connection(self, symbols: tuple[str, ...]) -> _Connection:
+        def deliver(raw: str, recv_ms: int) -> None:
+            self._on_frame(conn, raw, recv_ms)
+
+        def lost() -> None:
+            self.totals.reconnects += 1
+            for symbol in symbols:
+                self._handle(self.syncs[symbol].on_disconnect())
+
+        def rolled_over() -> None:
+            self.totals.rollovers += 1
+
+        feed = StreamFeed(
+            combined_stream_url(self.config.ws_url, symbols),
+            deliver=deliver,
+            lost=lost,
+            rolled_over=rolled_over,
+            attempts=self._attempts,
+            wall=self._wall,
+            now_ms=self.now_ms,
+            rollover_after_s=self.config.rollover_after_s,
+        )
+        conn = _Connection(symbols, ExchangeClock(), feed)
+        return conn
 
     def _finish(self, start_s: int) -> None:
         store = self._store
@@ -223,34 +257,6 @@ class Recorder:
 
     # -- tasks ---------------------------------------------------------------------------------
 
-    async def _stream(self, session: aiohttp.ClientSession, conn: _Connection) -> None:
-        """Keep one combined stream open: reconnect with capped, jittered exponential backoff,
-        within Binance's connection-attempt limit; a connection that stayed up resets it."""
-        url = combined_stream_url(self.config.ws_url, conn.symbols)
-        failures = 0
-        while True:
-            while (wait := self._attempts.delay(self._wall())) > 0:
-                log.warning("connection attempt budget spent; waiting %.0f s", wait)
-                await asyncio.sleep(wait)
-            self._attempts.record(self._wall())
-            opened_s = self._wall()
-            try:
-                async for raw, recv_ms in frames(session, url, self.now_ms):
-                    conn.up = True
-                    self._on_frame(conn, raw, recv_ms)
-                reason = "closed by the server"
-            except ExchangeError as exc:
-                reason = str(exc)
-            conn.up = False
-            self.totals.reconnects += 1
-            for symbol in conn.symbols:
-                self._handle(self.syncs[symbol].on_disconnect())
-            failures = 1 if self._wall() - opened_s >= _STABLE_CONNECTION_S else failures + 1
-            delay = min(_RECONNECT_CAP_S, _RECONNECT_BASE_S * 2 ** (failures - 1))
-            delay *= random.uniform(0.5, 1.0)
-            log.warning("stream %s; reconnecting in %.1f s", reason, delay)
-            await asyncio.sleep(delay)
-
     def _on_frame(self, conn: _Connection, raw: str, recv_ms: int) -> None:
         try:
             message = decode_frame(raw, recv_ms)
@@ -258,7 +264,11 @@ class Recorder:
             self._count_malformed(str(exc))
             return
         if not isinstance(message, DepthUpdate):
-            log.info("stream event %s on %s", message.event_type, message.stream)
+            if message.event_type == SERVER_SHUTDOWN:
+                log.info("the server announced serverShutdown; rolling over to a new connection")
+                conn.feed.announce_shutdown()
+            else:
+                log.info("stream event %s on %s", message.event_type, message.stream)
             return
         sync = self.syncs.get(message.symbol)
         if sync is None:
@@ -317,8 +327,20 @@ class Recorder:
                 outcomes = sync.on_snapshot_failed()
             else:
                 outcomes = sync.on_snapshot(snapshot)
-            totals.exchange_used_weight_1m = rest.used_weight_1m
             self._handle(outcomes)
+
+    def _on_used_weight(self, used: int) -> None:
+        now_s = self._wall()
+        self.totals.exchange_used_weight_1m = used
+        paused = self._budget.paused_for(now_s)
+        if self._budget.observe_used(used, now_s) and not paused:
+            self.totals.weight_waits += 1
+            log.warning(
+                "the exchange counts %d REST weight for this IP this minute (other clients "
+                "share it?); every REST call waits %.0f s for the next minute",
+                used,
+                self._budget.paused_for(now_s),
+            )
 
     async def _ticker(self) -> None:
         grace_ms = self.config.grace_ms
@@ -326,7 +348,7 @@ class Recorder:
             await asyncio.sleep(self.config.flush_interval_s)
             now_ms = self.now_ms()
             for conn in self._connections:
-                watermark = conn.clock.watermark(now_ms, grace_ms) if conn.up else None
+                watermark = conn.clock.watermark(now_ms, grace_ms) if conn.feed.up else None
                 if watermark is not None:
                     for symbol in conn.symbols:
                         outcomes = self.syncs[symbol].on_watermark(watermark)

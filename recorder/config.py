@@ -6,7 +6,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from recorder.binance.endpoints import DEPTH_LIMITS, REST_BASE, WS_BASE
+from recorder.binance.endpoints import (
+    DEPTH_LIMITS,
+    REST_BASE,
+    WEIGHT_BUDGET_PER_MINUTE,
+    WS_BASE,
+)
 from recorder.errors import UsageError
 
 DB_ENV = "OBREC_DB"
@@ -61,8 +66,14 @@ class RecordConfig:
     """Record every trading symbol with this quote asset (``--all-usdt``)."""
     retain_s: int | None = None
     """Prune what is older than this, hourly, inside the recorder (``--retain``)."""
-    weight_per_minute: int = 3000
-    """Our share of Binance's 6,000 per-minute REST weight (other clients may share the IP)."""
+    weight_per_minute: int = 4800
+    """Our pace in REST weight per minute: 80 % of Binance's 6,000 (``--weight-budget``). Other
+    clients on the IP are noticed through the exchange's own count and waited for."""
+    exchange_weight_limit: int = WEIGHT_BUDGET_PER_MINUTE
+    exchange_weight_window_s: float = 60.0
+    """The exchange's weight window (tests shorten the simulator's, and this with it)."""
+    rollover_after_s: float = 23 * 3600.0
+    """Replace each connection this long after it opened, before Binance closes it at 24 h."""
 
     def __post_init__(self) -> None:
         if bool(self.symbols) == (self.all_quote is not None):
@@ -72,6 +83,12 @@ class RecordConfig:
         if self.snapshot_limit not in DEPTH_LIMITS:
             allowed = ", ".join(map(str, DEPTH_LIMITS))
             raise UsageError(f"--snapshot-limit {self.snapshot_limit} is not one of {allowed}")
+        exchange_per_minute = int(self.exchange_weight_limit * 60 / self.exchange_weight_window_s)
+        if not 0 < self.weight_per_minute <= exchange_per_minute:
+            raise UsageError(
+                f"--weight-budget {self.weight_per_minute} is out of range; use 1 to "
+                f"{exchange_per_minute} (the exchange's limit per minute)"
+            )
         if self.snapshot_limit < self.depth:
             raise UsageError(
                 f"--snapshot-limit {self.snapshot_limit} is below --depth {self.depth}; "

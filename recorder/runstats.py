@@ -107,6 +107,8 @@ class RunTotals:
     """Request weight this run has spent."""
     exchange_used_weight_1m: int | None = None
     """The exchange's own count for this IP in the current minute (``X-MBX-USED-WEIGHT-1M``)."""
+    weight_waits: int = 0
+    """Times the exchange's count neared its limit and every REST call waited for its window."""
     rate_limited: int = 0
     """429 and 418 answers."""
     gaps_by_reason: Counter[str] = field(default_factory=Counter)

@@ -4,15 +4,33 @@ A token bucket in weight units that refills at ``per_minute / 60`` per second up
 ``reserve`` books the weight at once and says how long to wait before sending, so that many
 concurrent callers (a mass resync) queue up in order and are spread over time instead of
 bursting into a 429. Exchange pauses (429/418 Retry-After) stop every reservation until they end.
+
+The bucket only knows our own requests; other clients may share the IP. So the exchange's own
+count (``X-MBX-USED-WEIGHT-1M``) is watched too: once it nears the exchange's limit, every request
+waits for the exchange's window to turn, and a 429 never comes.
 """
 
 from __future__ import annotations
 
+WINDOW_MARGIN_S = 1.0
+"""Wait this long past the exchange's window turn: our clock and the exchange's differ a little."""
+
 
 class WeightBudget:
-    def __init__(self, per_minute: int, burst: int) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        burst: int,
+        *,
+        exchange_limit: int = 6000,
+        exchange_window_s: float = 60.0,
+        headroom: float = 0.1,
+    ) -> None:
         if per_minute <= 0 or burst <= 0:
             raise ValueError("weight budget and burst must be positive")
+        self._exchange_ceiling = exchange_limit * (1.0 - headroom)
+        """Requests of ours (or anyone's) still in flight must fit between this and the limit."""
+        self._exchange_window_s = exchange_window_s
         self._rate_per_s = per_minute / 60.0
         self._burst = float(burst)
         self._tokens = float(burst)
@@ -37,6 +55,15 @@ class WeightBudget:
         self._tokens = min(self._tokens, 0.0)
         self._paused_until_s = max(self._paused_until_s, until_s)
         self._updated_s = self._paused_until_s
+
+    def observe_used(self, used: int, now_s: float) -> bool:
+        """The exchange's count of this IP's weight in its current window. Past the ceiling,
+        pause every request until the window turns; returns whether it paused."""
+        if used < self._exchange_ceiling:
+            return False
+        window_end_s = (now_s // self._exchange_window_s + 1) * self._exchange_window_s
+        self.pause(window_end_s + WINDOW_MARGIN_S, now_s)
+        return True
 
     def _refill(self, now_s: float) -> None:
         if self._updated_s is None:

@@ -51,14 +51,23 @@ class OtherEvent:
     event_type: str
 
 
+SERVER_SHUTDOWN = "serverShutdown"
+
+
 def decode_frame(raw: str | bytes, recv_time_ms: int) -> DepthUpdate | OtherEvent:
-    """Decode one combined-stream frame ``{"stream": ..., "data": {...}}``."""
+    """Decode one combined-stream frame ``{"stream": ..., "data": {...}}``.
+
+    A ``serverShutdown`` notice is accepted in every form Binance documents: inside ``data``,
+    bare (``{"e": ...}``) or as the WebSocket API's ``{"event": {"e": ...}}``.
+    """
     try:
         frame = orjson.loads(raw)
-        data = frame["data"]
+        data = frame["data"] if "data" in frame else frame.get("event", frame)
         event_type = data["e"]
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise MalformedMessageError(f"malformed stream frame: {_excerpt(raw)}") from exc
+    if data is not frame.get("data") and event_type != SERVER_SHUTDOWN:
+        raise MalformedMessageError(f"stream frame without data: {_excerpt(raw)}")
     if event_type != "depthUpdate":
         return OtherEvent(stream=str(frame.get("stream", "")), event_type=str(event_type))
     try:

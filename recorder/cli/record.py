@@ -51,6 +51,22 @@ def record(
         str | None,
         typer.Option("--retain", help="Keep this much history (e.g. 7d), pruning hourly."),
     ] = None,
+    weight_budget: Annotated[
+        int,
+        typer.Option(
+            "--weight-budget",
+            help="REST weight per minute to pace snapshots at (Binance allows 6000 per IP; "
+            "split it between recorders sharing an IP).",
+        ),
+    ] = 4800,
+    rollover_after: Annotated[
+        str,
+        typer.Option(
+            "--rollover-after",
+            help="Replace each WebSocket connection this long after it opened, before "
+            "Binance's 24 h limit, without a gap (e.g. 23h).",
+        ),
+    ] = "23h",
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.")
     ] = "info",
@@ -71,6 +87,8 @@ def record(
         rest_url=rest_url,
         ws_url=ws_url,
         retain_s=parse_duration(retain, option="--retain") if retain else None,
+        weight_per_minute=weight_budget,
+        rollover_after_s=parse_duration(rollover_after, option="--rollover-after"),
     )
     setup_logging(log_level)
     asyncio.run(_record_until_signal(Recorder(config)))

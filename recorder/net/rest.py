@@ -6,6 +6,7 @@ here into ``ExchangeError``; 429 and 418 become ``RateLimitedError`` carrying Re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -27,13 +28,18 @@ class RestClient:
     """Typed REST calls over one shared ``aiohttp.ClientSession``."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, timeout_s: float = 10.0
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        timeout_s: float = 10.0,
+        *,
+        on_used_weight: Callable[[int], None] | None = None,
     ) -> None:
         self._session = session
         self._base_url = base_url
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self.used_weight_1m: int | None = None
-        """The exchange's own count of this IP's request weight this minute, when it says."""
+        self._on_used_weight = on_used_weight
+        """Told the exchange's count of this IP's weight this minute, whenever an answer has it."""
 
     async def trading_symbols(self, quote: str | None = None) -> frozenset[str]:
         """Every trading symbol (with quote asset ``quote`` only, when given)."""
@@ -47,8 +53,8 @@ class RestClient:
         try:
             async with self._session.get(url, timeout=self._timeout) as response:
                 weight = response.headers.get(WEIGHT_HEADER)
-                if weight is not None and weight.isdigit():
-                    self.used_weight_1m = int(weight)
+                if weight is not None and weight.isdigit() and self._on_used_weight is not None:
+                    self._on_used_weight(int(weight))
                 body = await response.read()
                 if response.status in (418, 429):
                     raise RateLimitedError(

@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from recorder.app import Recorder
@@ -156,6 +157,36 @@ def test_close_frames_at_connection_age_are_reconnected(tmp_path: Path) -> None:
     assert len(stored) >= 3
 
 
+def test_connections_roll_over_before_the_age_limit_without_losing_a_second(
+    tmp_path: Path,
+) -> None:
+    """The server closes every connection 4 s after it opened (Binance: 24 h); the recorder
+    replaces each one after 2 s, make-before-break, so nothing is lost and nobody resyncs."""
+    db = tmp_path / "db"
+    market = Market([spec_for("BTCUSDT"), spec_for("ETHUSDT")], seed=11, truth_depth=20)
+    recorder = asyncio.run(
+        record_from_simulator(
+            db,
+            market,
+            seconds=11,
+            faults=FaultPlan(close_after_s=4.0),
+            rollover_after_s=2.0,
+        )
+    )
+    stored = stored_books(db, ["BTCUSDT", "ETHUSDT"])
+    assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
+    assert recorder.totals.rollovers >= 3
+    assert recorder.totals.reconnects == 0, "no connection was ever lost"
+    assert all(sync.resyncs == 0 for sync in recorder.syncs.values())
+    assert set(recorder.totals.gaps_by_reason) <= {"startup"}
+    busy = sorted(ts for symbol, ts, _, _ in stored if symbol == "BTCUSDT")
+    assert busy == list(range(busy[0], busy[-1] + 1)), "every second across the rollovers"
+    assert busy[-1] - busy[0] >= 7
+    assert sum(sync.ignored_events for sync in recorder.syncs.values()) > 0, (
+        "the overlap delivered events twice and the duplicates were dropped"
+    )
+
+
 def test_a_429_pauses_every_rest_call_so_the_ip_is_never_banned(tmp_path: Path) -> None:
     """300 weight per 5 s is six depth snapshots: drops force more, so the simulator answers
     429; calling on inside its Retry-After would earn a 418 ban."""
@@ -185,6 +216,62 @@ def test_a_429_pauses_every_rest_call_so_the_ip_is_never_banned(tmp_path: Path) 
     stored = stored_books(db, list(market.symbols))
     assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
     assert all(sync.resyncs >= 1 for sync in recorder.syncs.values())
+
+
+def test_weight_spent_by_other_clients_on_the_ip_is_waited_for_not_run_into(
+    tmp_path: Path,
+) -> None:
+    """Another client spends 4,000 of each 6,000-weight window (shortened to 6 s). Our own pace
+    alone (1,000/s) would run into 429s; the exchange's count in X-MBX-USED-WEIGHT-1M makes the
+    recorder wait for the next window instead."""
+    db = tmp_path / "db"
+    symbols = [f"S{i:02d}USDT" for i in range(40)]
+    market = Market([spec_for(s, levels_per_side=1000) for s in symbols], seed=4)
+    window_s = 6.0
+    faults = FaultPlan(weight_limit=6000, weight_window_s=window_s, ban_s=30.0)
+
+    async def spend_4000(session: aiohttp.ClientSession, url: str) -> None:
+        async def depth() -> None:
+            async with session.get(f"{url}/api/v3/depth?symbol=S00USDT&limit=1000") as answer:
+                await answer.read()
+
+        await asyncio.gather(*(depth() for _ in range(80)))
+
+    async def other_client(session: aiohttp.ClientSession, url: str) -> None:
+        while True:  # just after each window turns
+            await asyncio.sleep(window_s - time.time() % window_s + 0.05)
+            await spend_4000(session, url)
+
+    async def scenario() -> tuple[Recorder, int]:
+        async with SimulatorServer(market, faults=faults) as server:
+            recorder = Recorder(
+                RecordConfig(
+                    tuple(symbols),
+                    db,
+                    rest_url=server.rest_url,
+                    ws_url=server.ws_url,
+                    weight_per_minute=60_000,
+                    exchange_weight_limit=6000,
+                    exchange_weight_window_s=window_s,
+                )
+            )
+            stop = asyncio.Event()
+            async with aiohttp.ClientSession() as session, asyncio.TaskGroup() as group:
+                await asyncio.sleep(window_s - time.time() % window_s + 0.05)
+                await spend_4000(session, server.rest_url)
+                tenant = group.create_task(other_client(session, server.rest_url))
+                group.create_task(recorder.run(stop))
+                await asyncio.sleep(3 * window_s)
+                tenant.cancel()
+                stop.set()
+            return recorder, server.rate_limited
+
+    recorder, rate_limited = asyncio.run(scenario())
+    assert rate_limited == 0, "nobody on the IP got a 429"
+    assert recorder.totals.exchange_used_weight_1m is not None
+    assert recorder.totals.weight_waits >= 1, "the exchange's count made it wait"
+    assert recorder.totals.rest_weight >= 40 * 50
+    assert all(sync.live for sync in recorder.syncs.values()), "every book synced, later"
 
 
 def test_a_failing_disk_stops_the_recorder_with_a_storage_error_and_a_sound_directory(

@@ -97,3 +97,25 @@ def test_debt_already_repaid_does_not_delay_requests_after_a_pause() -> None:
     assert budget.reserve(1500, 0.0) == pytest.approx(5.0)
     budget.pause(5.2 + 10.0, 5.2)
     assert budget.reserve(25, 15.2) == pytest.approx(0.25)
+
+
+def test_the_exchanges_count_below_the_ceiling_changes_nothing() -> None:
+    budget = WeightBudget(per_minute=4800, burst=800, exchange_limit=6000)
+    assert budget.observe_used(5399, now_s=120.5) is False
+    assert budget.paused_for(120.5) == 0.0
+    assert budget.reserve(50, 120.5) == 0.0
+
+
+def test_near_the_exchanges_limit_every_request_waits_for_its_window_to_turn() -> None:
+    """Other clients on the IP spent most of this minute's weight: wait for the next minute
+    (plus a margin for clock offset) instead of running into a 429."""
+    budget = WeightBudget(per_minute=4800, burst=800, exchange_limit=6000)
+    assert budget.observe_used(5400, now_s=150.0) is True
+    assert budget.paused_for(150.0) == pytest.approx(31.0)
+    assert budget.reserve(50, 150.0) == pytest.approx(31.0 + 50 / 80), "then at its pace"
+
+
+def test_the_exchange_window_can_be_shortened_for_the_simulator() -> None:
+    budget = WeightBudget(per_minute=600, burst=100, exchange_limit=600, exchange_window_s=6.0)
+    assert budget.observe_used(550, now_s=13.0) is True
+    assert budget.paused_for(13.0) == pytest.approx(18.0 + 1.0 - 13.0)

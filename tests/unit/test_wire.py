@@ -81,6 +81,17 @@ def test_decode_frame_other_event() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b'{"e":"serverShutdown","E":1770123456789}', id="bare"),
+        pytest.param(b'{"event":{"e":"serverShutdown","E":1770123456789}}', id="ws-api-form"),
+    ],
+)
+def test_decode_frame_server_shutdown_in_every_documented_form(raw: bytes) -> None:
+    assert decode_frame(raw, 0) == OtherEvent(stream="", event_type="serverShutdown")
+
+
 def test_decode_frame_other_event_without_stream() -> None:
     raw = orjson.dumps({"data": {"e": "trade"}})
     assert decode_frame(raw, 0) == OtherEvent(stream="", event_type="trade")
@@ -96,6 +107,8 @@ def test_decode_frame_other_event_without_stream() -> None:
         pytest.param(b"[1, 2]", id="json-array"),
         pytest.param(b'"text"', id="json-string"),
         pytest.param(orjson.dumps({"stream": "x"}), id="no-data"),
+        pytest.param(orjson.dumps({"e": "depthUpdate", "E": 1}), id="bare-depth-update"),
+        pytest.param(orjson.dumps({"event": {"E": 1}}), id="event-without-type"),
         pytest.param(orjson.dumps({"stream": "x", "data": [1]}), id="data-not-an-object"),
         pytest.param(orjson.dumps({"stream": "x", "data": "depthUpdate"}), id="data-a-string"),
         pytest.param(orjson.dumps({"stream": "x", "data": {"E": 1}}), id="no-event-type"),
