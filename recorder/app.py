@@ -23,8 +23,8 @@ import aiohttp
 
 from recorder.binance.connections import AttemptBudget
 from recorder.binance.endpoints import (
-    MAX_STREAMS_PER_CONNECTION,
     combined_stream_url,
+    connection_groups,
     depth_weight,
 )
 from recorder.binance.weights import WeightBudget
@@ -100,9 +100,9 @@ class Recorder:
         self._requests: asyncio.Queue[RequestSnapshot] = asyncio.Queue()
         self._budget = WeightBudget(
             config.weight_per_minute,
-            burst=config.weight_per_minute // 6,
             exchange_limit=config.exchange_weight_limit,
             exchange_window_s=config.exchange_weight_window_s,
+            min_burst=depth_weight(config.snapshot_limit),
         )
         self._connections: list[_Connection] = []
         self._connection_of: dict[str, _Connection] = {}
@@ -198,13 +198,13 @@ class Recorder:
         return self.config.symbols
 
     def _prepare(self, symbols: tuple[str, ...]) -> None:
-        """One sync machine per symbol, and streams spread over connections of <= 1,024."""
+        """One sync machine per symbol, and streams spread over as few connections as
+        Binance's limits allow (1,024 streams, an 8,000-character URL)."""
         self.symbols = symbols
         self.syncs = {s: SymbolSync(s, self.config.depth) for s in symbols}
         self.stats = {s: RunStats() for s in symbols}
         self._connections = [
-            self._connection(symbols[i : i + MAX_STREAMS_PER_CONNECTION])
-            for i in range(0, len(symbols), MAX_STREAMS_PER_CONNECTION)
+            self._connection(group) for group in connection_groups(self.config.ws_url, symbols)
         ]
         self._connection_of = {s: c for c in self._connections for s in c.symbols}
 

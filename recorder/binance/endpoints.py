@@ -19,6 +19,8 @@ EXCHANGE_INFO_PATH = "/api/v3/exchangeInfo"
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 WEIGHT_BUDGET_PER_MINUTE = 6000
 MAX_STREAMS_PER_CONNECTION = 1024
+MAX_URL_CHARS = 8000
+"""Binance refuses longer WebSocket URLs (about 8,004 characters): ~360 depth streams per URL."""
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
 
 # (largest limit, weight) in ascending order, from the spot REST API docs.
@@ -56,4 +58,26 @@ def combined_stream_url(ws_base: str, symbols: Sequence[str]) -> str:
             f"{len(symbols)} streams exceed Binance's {MAX_STREAMS_PER_CONNECTION} per connection"
         )
     streams = "/".join(depth_stream_name(s) for s in symbols)
-    return f"{ws_base.rstrip('/')}/stream?streams={streams}"
+    url = f"{ws_base.rstrip('/')}/stream?streams={streams}"
+    if len(url) > MAX_URL_CHARS:
+        raise ValueError(f"a {len(url)}-character URL exceeds Binance's {MAX_URL_CHARS}")
+    return url
+
+
+def connection_groups(ws_base: str, symbols: Sequence[str]) -> list[tuple[str, ...]]:
+    """``symbols`` split, in order, into as few connections as Binance's limits allow: at most
+    1,024 streams and a URL of at most ``MAX_URL_CHARS`` each."""
+    prefix = len(f"{ws_base.rstrip('/')}/stream?streams=")
+    groups: list[tuple[str, ...]] = []
+    group: list[str] = []
+    length = prefix
+    for symbol in symbols:
+        extra = len(depth_stream_name(symbol)) + (1 if group else 0)
+        if group and (length + extra > MAX_URL_CHARS or len(group) == MAX_STREAMS_PER_CONNECTION):
+            groups.append(tuple(group))
+            group, length, extra = [], prefix, extra - 1
+        group.append(symbol)
+        length += extra
+    if group:
+        groups.append(tuple(group))
+    return groups

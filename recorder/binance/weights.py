@@ -17,21 +17,29 @@ WINDOW_MARGIN_S = 1.0
 
 
 class WeightBudget:
+    """Pace REST weight at ``per_minute``. Unless given, ``burst`` is what fits in one exchange
+    window beside a full window at our pace, under the ceiling: 600 at 4,800 of 6,000 per
+    minute. A burst never goes below ``min_burst`` (one request must fit)."""
+
     def __init__(
         self,
         per_minute: int,
-        burst: int,
+        burst: int | None = None,
         *,
         exchange_limit: int = 6000,
         exchange_window_s: float = 60.0,
         headroom: float = 0.1,
+        min_burst: int = 1,
     ) -> None:
-        if per_minute <= 0 or burst <= 0:
-            raise ValueError("weight budget and burst must be positive")
         self._exchange_ceiling = exchange_limit * (1.0 - headroom)
         """Requests of ours (or anyone's) still in flight must fit between this and the limit."""
         self._exchange_window_s = exchange_window_s
         self._rate_per_s = per_minute / 60.0
+        if burst is None:
+            burst = int(self._exchange_ceiling - self._rate_per_s * exchange_window_s)
+            burst = max(min_burst, burst)
+        if per_minute <= 0 or burst <= 0:
+            raise ValueError("weight budget and burst must be positive")
         self._burst = float(burst)
         self._tokens = float(burst)
         self._updated_s: float | None = None

@@ -1,8 +1,8 @@
 """Soak: 50 symbols for three minutes with every fault at once, as separate processes.
 
 The coverage bound follows from the REST budget: a reconnect resyncs all 50 symbols, and at 50
-weight per snapshot and the recorder's default 4,800/min (800 at once, then 1.6 a second) the
-last symbol waits about 21 s. The cold start is paced the same way, and one server close in
+weight per snapshot and the recorder's default 4,800/min (600 at once, then 1.6 a second) the
+last symbol waits about 24 s. The cold start is paced the same way, and one server close in
 three minutes then costs each symbol 0-40 s more. Drops must stay rarer than the budget: each
 costs a snapshot, and 0.2 % of 500 events/s would use the whole 50 weight/s by itself.
 """

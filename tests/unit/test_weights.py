@@ -119,3 +119,21 @@ def test_the_exchange_window_can_be_shortened_for_the_simulator() -> None:
     budget = WeightBudget(per_minute=600, burst=100, exchange_limit=600, exchange_window_s=6.0)
     assert budget.observe_used(550, now_s=13.0) is True
     assert budget.paused_for(13.0) == pytest.approx(18.0 + 1.0 - 13.0)
+
+
+@pytest.mark.parametrize(
+    ("per_minute", "limit", "window_s", "burst"),
+    [
+        pytest.param(4800, 6000, 60.0, 600, id="binance-default-share"),
+        pytest.param(48_000, 6000, 6.0, 600, id="window-shortened-tenfold"),
+        pytest.param(6000, 6000, 60.0, 50, id="full-share-still-fits-one-request"),
+    ],
+)
+def test_default_burst_keeps_one_window_under_the_exchange_ceiling(
+    per_minute: int, limit: int, window_s: float, burst: int
+) -> None:
+    budget = WeightBudget(
+        per_minute, exchange_limit=limit, exchange_window_s=window_s, min_burst=50
+    )
+    assert budget.reserve(burst, 0.0) == 0.0
+    assert budget.reserve(1, 0.0) > 0.0, "nothing beyond the burst goes at once"

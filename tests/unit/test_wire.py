@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,7 +11,9 @@ import pytest
 
 from recorder.binance.endpoints import (
     MAX_STREAMS_PER_CONNECTION,
+    MAX_URL_CHARS,
     combined_stream_url,
+    connection_groups,
     depth_stream_name,
     depth_url,
     depth_weight,
@@ -270,9 +273,23 @@ def test_combined_stream_url(base: str) -> None:
     )
 
 
-def test_combined_stream_url_stream_limit() -> None:
+def test_combined_stream_url_refuses_what_binance_would_refuse() -> None:
     symbols = [f"S{i}" for i in range(MAX_STREAMS_PER_CONNECTION + 1)]
-    url = combined_stream_url("wss://x", symbols[:MAX_STREAMS_PER_CONNECTION])
-    assert url.count("@depth@100ms") == 1024
     with pytest.raises(ValueError, match="1025 streams"):
         combined_stream_url("wss://x", symbols)
+    with pytest.raises(ValueError, match=f"exceeds Binance's {MAX_URL_CHARS}"):
+        combined_stream_url("wss://x", symbols[:600])
+
+
+@pytest.mark.parametrize("count", [1, 2, 359, 360, 1500, 3000])
+def test_connection_groups_pack_symbols_in_order_within_every_limit(count: int) -> None:
+    base = "wss://data-stream.binance.vision"
+    symbols = [f"{chr(65 + i % 26)}{i:05d}USDT" for i in range(count)]
+    groups = connection_groups(base, symbols)
+    assert [s for group in groups for s in group] == symbols, "every symbol once, in order"
+    for group in groups:
+        url = combined_stream_url(base, group)  # raises beyond a limit
+        assert len(url) <= MAX_URL_CHARS
+    for group, following in itertools.pairwise(groups):
+        with pytest.raises(ValueError, match="exceeds Binance"):  # no group could take more
+            combined_stream_url(base, (*group, following[0]))

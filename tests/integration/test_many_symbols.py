@@ -1,0 +1,81 @@
+"""1,500 symbols at once: the cold start is paced within the REST budget and spread over
+connections of at most 1,024 streams, with zero 429s and zero 418s."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from recorder.app import Recorder
+from recorder.config import RecordConfig
+from recorder.database import Database
+from recorder.simulator.faults import FaultPlan
+from recorder.simulator.market import Market
+from recorder.simulator.server import SimulatorServer, spec_for
+from tests.helpers import mismatches, truth_from_lines
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+SYMBOLS = [f"C{i:04d}USDT" for i in range(1500)]
+WINDOW_S = 6.0
+"""Binance's 6,000 weight per minute, with the minute shortened tenfold for the test."""
+
+
+def test_a_cold_start_of_1500_symbols_syncs_every_book_as_fast_as_the_budget_allows(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "db"
+    market = Market(
+        [spec_for(s, activity=0.2, levels_per_side=150) for s in SYMBOLS], seed=3, truth_depth=5
+    )
+    faults = FaultPlan(weight_limit=6000, weight_window_s=WINDOW_S, ban_s=60.0)
+    config = {
+        "depth": 5,
+        "snapshot_limit": 100,  # weight 5: 7,500 for every book
+        "weight_per_minute": 48_000,  # 80 % of the shortened window's 60,000 per minute
+        "exchange_weight_limit": 6000,
+        "exchange_weight_window_s": WINDOW_S,
+    }
+
+    async def scenario() -> tuple[Recorder, float, int, int]:
+        async with SimulatorServer(market, faults=faults) as server:
+            recorder = Recorder(
+                RecordConfig(
+                    tuple(SYMBOLS),
+                    db,
+                    rest_url=server.rest_url,
+                    ws_url=server.ws_url,
+                    **config,  # type: ignore[arg-type]
+                )
+            )
+            stop = asyncio.Event()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(recorder.run(stop))
+                await recorder.ready.wait()
+                started = time.monotonic()
+                while not all(sync.live for sync in recorder.syncs.values()):
+                    assert time.monotonic() - started < 60, "the cold start never finished"
+                    await asyncio.sleep(0.1)
+                all_live_s = time.monotonic() - started
+                await asyncio.sleep(2.5)  # a couple of seconds become final everywhere
+                stop.set()
+            return recorder, all_live_s, server.rate_limited, server.banned
+
+    recorder, all_live_s, rate_limited, banned = asyncio.run(scenario())
+    assert (rate_limited, banned) == (0, 0), "no 429 and no 418 during the cold start"
+    assert recorder.totals.rest_weight == 5 * recorder.totals.rest_requests
+    assert recorder.totals.rest_requests == len(SYMBOLS), "one snapshot per book, none wasted"
+    # As fast as the budget allows: a 600 burst, then 800 weight/s for the remaining 6,900.
+    budget_s = (5 * len(SYMBOLS) - 600) / 800
+    assert all_live_s < budget_s + 6.0, f"took {all_live_s:.1f} s; the budget allows {budget_s:.1f}"
+    with Database.open(db) as database:
+        stored = [
+            (s.symbol, s.ts_s, s.bids, s.asks)
+            for symbol in database.symbols()
+            for s in database.snapshots(symbol)
+        ]
+        assert set(database.symbols()) == set(SYMBOLS), "every book stored seconds"
+    assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
