@@ -3,7 +3,7 @@ and the wall time in, a verdict out.
 
 - Healthy: the store is open, every symbol is live, and a batch with snapshots was written in
   the last ``MAX_WRITE_AGE_S`` (a live symbol finalises a second every second, so a healthy run
-  writes about once a second).
+  writes about once a second). Before the first snapshot is written the run is not healthy.
 - The watchdog is petted while snapshots keep being written: after ``WATCHDOG_STALL_S`` without
   one (counted from the start while none was written yet), systemd restarts the recorder. That
   is far longer than a resync or a reconnect, so only a wedged run, or an exchange outage that a
@@ -46,11 +46,11 @@ def check_health(
         shown = ", ".join(names[:_NAMES_IN_REASON])
         more = f" and {len(names) - _NAMES_IN_REASON} more" if len(names) > _NAMES_IN_REASON else ""
         reasons.append(f"{len(names)} of {summary.symbols} symbol(s) not live: {shown}{more}")
-    idle = idle_s(summary, now_s)
-    if idle > max_write_age_s:
-        since = "" if summary.last_write_s is not None else " since the start"
-        reasons.append(f"no snapshot written for {idle:.0f} s{since}")
     last_write = summary.last_write_s
+    if last_write is None:
+        reasons.append("no snapshot written yet")
+    elif now_s - last_write > max_write_age_s:
+        reasons.append(f"no snapshot written for {now_s - last_write:.0f} s")
     return Health(
         not reasons,
         {
