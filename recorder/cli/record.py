@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -101,7 +102,7 @@ def record(
         if not 0 <= metrics_port <= 65535:
             raise UsageError(f"--metrics-port {metrics_port} is not a port (0-65535)")
         require_metrics()
-    panel = stderr.is_terminal and lines is LogFormat.TEXT and not no_panel
+    panel = sys.stderr.isatty() and lines is LogFormat.TEXT and not no_panel
     config = RecordConfig(
         symbols=parse_symbols(symbols) if symbols is not None else (),
         db_path=db or default_db_path(),

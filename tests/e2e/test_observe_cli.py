@@ -163,8 +163,15 @@ def test_systemd_hears_ready_watchdog_and_stopping(
 def test_a_panel_draws_the_symbols_on_a_terminal(simulator: Simulator, tmp_path: Path) -> None:
     main, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
+    rich_settings = (
+        "COLUMNS",
+        "LINES",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "TTY_COMPATIBLE",
+        "TTY_INTERACTIVE",
+    )
+    env = {k: v for k, v in os.environ.items() if k not in rich_settings} | {"TERM": "xterm"}
     args = ["record", "--symbols", "BTCUSDT,ETHUSDT", "--db", str(tmp_path / "db")]
     recorder = subprocess.Popen(
         [*OBREC, *args, *simulator.endpoint_args()],
