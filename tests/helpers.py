@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from recorder.runstats import RunStats, RunTotals, SymbolState
 
 Levels = Sequence[Sequence[str]]
 
@@ -33,3 +37,34 @@ def truth_from_lines(
     lines: Iterable[dict[str, Any]],
 ) -> dict[tuple[str, int], tuple[Levels, Levels]]:
     return {(line["symbol"], line["ts"]): (line["bids"], line["asks"]) for line in lines}
+
+
+@dataclass
+class FakeSync:
+    resyncs: int = 0
+
+
+@dataclass
+class FakeRecorder:
+    """What observers read of a ``Recorder`` (``observe.summary.Observed``), set by a test."""
+
+    states: dict[str, SymbolState] = field(default_factory=dict)
+    totals: RunTotals = field(default_factory=RunTotals)
+    disk: int | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    stats: dict[str, RunStats] = field(init=False)
+    syncs: dict[str, FakeSync] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stats = {s: RunStats() for s in self.states}
+        self.syncs = {s: FakeSync() for s in self.states}
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(self.states)
+
+    def state(self, symbol: str) -> SymbolState:
+        return self.states[symbol]
+
+    def disk_bytes(self) -> int | None:
+        return self.disk

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -22,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from recorder.config import DB_ENV
 from recorder.errors import UsageError
+from recorder.observe.logs import LogFormat, line_handler
 
 app = typer.Typer(
     name="obrec",
@@ -59,15 +59,11 @@ SkipCorruptOption = Annotated[
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(level: str, handler: logging.Handler | None = None) -> None:
+    """Log at ``level`` through ``handler``; by default one escaped text line per record."""
     if level.lower() not in LOG_LEVELS:
         raise UsageError(f"--log-level {level!r} is not one of {', '.join(LOG_LEVELS)}")
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S%z",
-    )
+    logging.basicConfig(level=level.upper(), handlers=[handler or line_handler(LogFormat.TEXT)])
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,18 +17,24 @@ from recorder.cli.common import (
     DepthOption,
     RestUrlOption,
     WsUrlOption,
+    choice,
     setup_logging,
+    stderr,
     stop_on_signals,
 )
 from recorder.config import RecordConfig, default_db_path, parse_symbols
 from recorder.errors import UsageError
+from recorder.observe.logs import LogFormat, line_handler
 
 if TYPE_CHECKING:  # the runtime (aiohttp) is imported only when a command records
     from recorder.app import Recorder
+    from recorder.observe.runner import Observers
 
 
-async def _record_until_signal(recorder: Recorder) -> None:
-    await recorder.run(stop_on_signals())
+async def _record_until_signal(recorder: Recorder, observers: Observers) -> None:
+    from recorder.observe.runner import record_observed
+
+    await record_observed(recorder, stop_on_signals(), observers)
 
 
 def record(
@@ -70,14 +77,48 @@ def record(
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.")
     ] = "info",
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="Log lines without a panel: text or json.")
+    ] = "text",
+    no_panel: Annotated[
+        bool, typer.Option("--no-panel", help="Plain log lines even on a terminal.")
+    ] = False,
+    status_interval: Annotated[
+        float,
+        typer.Option(
+            "--status-interval", help="Seconds between status log lines without a panel (0: none)."
+        ),
+    ] = 60.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port", help="Serve /metrics and /healthz on this port (0: a free one)."
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address for --metrics-port.")
+    ] = "127.0.0.1",
 ) -> None:
     """Record until SIGINT/SIGTERM; the seconds that are final are flushed before exit.
 
-    Example: obrec record --symbols BTCUSDT,ETHUSDT --db /var/lib/obrec
+    On a terminal a live panel shows every symbol; otherwise (systemd, cron, pipes) one log line
+    per record and a status line every --status-interval seconds.
+
+    Example: obrec record --symbols BTCUSDT,ETHUSDT --db /var/lib/obrec --metrics-port 9464
     """
     from recorder.app import Recorder
+    from recorder.observe.panel import panel_log_handler
+    from recorder.observe.runner import Observers, require_metrics
     from recorder.retention import parse_duration
 
+    lines = choice(LogFormat, log_format, "--log-format")
+    if status_interval < 0:
+        raise UsageError(f"--status-interval {status_interval:g} must be 0 or more")
+    if metrics_port is not None:
+        if not 0 <= metrics_port <= 65535:
+            raise UsageError(f"--metrics-port {metrics_port} is not a port (0-65535)")
+        require_metrics()
+    panel = sys.stderr.isatty() and lines is LogFormat.TEXT and not no_panel
     config = RecordConfig(
         symbols=parse_symbols(symbols) if symbols is not None else (),
         db_path=db or default_db_path(),
@@ -90,8 +131,13 @@ def record(
         weight_per_minute=weight_budget,
         rollover_after_s=parse_duration(rollover_after, option="--rollover-after"),
     )
-    setup_logging(log_level)
-    asyncio.run(_record_until_signal(Recorder(config)))
+    setup_logging(log_level, panel_log_handler(stderr) if panel else line_handler(lines))
+    observers = Observers(
+        panel=stderr if panel else None,
+        status_interval_s=status_interval or None,
+        metrics_address=None if metrics_port is None else (metrics_host, metrics_port),
+    )
+    asyncio.run(_record_until_signal(Recorder(config), observers))
 
 
 def demo(
