@@ -183,12 +183,13 @@ class _Folder:
             n = np.array(counts, np.int64)
             prices = _scaled(mantissas, np.repeat(price_exp, n))
             qtys = _scaled(qty_mantissas, np.repeat(qty_exp, n))
-            self._learn_tick(prices, n)
+            self._learn_tick(_level_steps(prices, n))
             runs.append(_reduce(np.repeat(column, n), prices, qtys))
             bests.append((n > 0, prices, _starts(n)))
         (has_bid, bid_px, bid_at), (has_ask, ask_px, ask_at) = bests
         two_sided = has_bid & has_ask
         best_bid, best_ask = bid_px[bid_at[two_sided]], ask_px[ask_at[two_sided]]
+        self._learn_tick(best_ask - best_bid)
         at, size = column[two_sided], len(self.count)
         self.count += np.bincount(column, minlength=size)
         self.two_sided += np.bincount(at, minlength=size)
@@ -196,12 +197,10 @@ class _Folder:
         self.spread_sum += np.bincount(at, weights=best_ask - best_bid, minlength=size)
         self._clear()
 
-    def _learn_tick(self, prices: Floats, counts: Ints) -> None:
-        """The smallest step between neighbouring levels of one snapshot: the heatmap's rows
-        are whole ticks, so no row holds more price levels than its neighbours."""
-        same_snapshot = np.ones(len(prices), bool)
-        same_snapshot[_starts(counts)[counts > 0]] = False
-        steps = np.abs(np.diff(prices))[same_snapshot[1:]]
+    def _learn_tick(self, steps: Floats) -> None:
+        """Keep the smallest positive price step seen (between neighbouring levels, or across
+        the spread): the heatmap's rows are whole ticks, so no row holds more levels than its
+        neighbours."""
         steps = steps[steps > 0]
         if len(steps):
             self.min_tick = min(self.min_tick, float(steps.min()))
@@ -259,6 +258,14 @@ def _scaled(mantissas: list[int], exponents: Ints) -> Floats:
 def _starts(counts: Ints) -> Ints:
     """Index of each snapshot's first level in the flat level arrays."""
     return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
+def _level_steps(prices: Floats, counts: Ints) -> Floats:
+    """Distances between neighbouring levels of the same snapshot."""
+    same_snapshot = np.ones(len(prices), bool)
+    same_snapshot[_starts(counts)[counts > 0]] = False
+    steps: Floats = np.abs(np.diff(prices))[same_snapshot[1:]]
+    return steps
 
 
 def _reduce(column: Ints, price: Floats, qty: Floats) -> tuple[Ints, Floats, Floats]:

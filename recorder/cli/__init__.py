@@ -32,5 +32,5 @@ def main() -> None:
     try:
         app()
     except RecorderError as exc:
-        stderr.print(f"obrec: error: {exc}", highlight=False, soft_wrap=True)
+        stderr.print(f"obrec: error: {exc}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)

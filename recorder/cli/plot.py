@@ -61,6 +61,7 @@ def plot(
         f"wrote {output}: {image.snapshots:,} snapshot(s) of {symbol}, "
         f"{image.bin_s:,} s per column",
         highlight=False,
+        markup=False,
     )
 
 
