@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from recorder.cli import read, record, simulate
+from recorder.cli import plot, read, record, simulate
 from recorder.cli.common import app, stderr
 from recorder.errors import RecorderError
 
@@ -18,6 +18,7 @@ for command in (
     record.record,
     read.query,
     read.export,
+    plot.plot,
     read.prune,
     read.stats,
     record.demo,
