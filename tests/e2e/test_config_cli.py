@@ -219,3 +219,16 @@ def test_show_reports_an_env_value_the_command_would_refuse(
     monkeypatch.setenv("OBREC_RECORD_DEPTH", "deep")
     result = obrec("config", "show", "--command", "record")
     assert_one_line_error(result, 2, "--depth", "env OBREC_RECORD_DEPTH")
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/configuration.md"])
+def test_the_documented_example_file_is_accepted(doc: str, tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / doc).read_text()
+    block = re.search(r"^    # ~/\.config/obrec/config\.toml\n((?:    .*\n|\n)+)", text, re.M)
+    assert block, f"{doc} has no example config file"
+    config = write(tmp_path / "c.toml", "\n".join(line[4:] for line in block[1].splitlines()))
+    values, sources = show("--config", str(config), "config", "show")
+    assert values["record"]["symbols"] == "BTCUSDT,ETHUSDT"
+    assert values["stats"]["db"] == values["export"]["db"] == "/srv/obrec"
+    assert values["export"]["format"] == "parquet"
+    assert sources["retain"] == "file"
