@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from recorder.cli import plot, read, record, simulate
+from recorder.cli import config, plot, read, record, simulate
 from recorder.cli.common import app, stderr
 from recorder.errors import RecorderError
 
@@ -23,14 +23,16 @@ for command in (
     read.stats,
     record.demo,
     simulate.simulate,
+    config.config,
 ):
     app.command()(command)
+app.callback()(config.global_options)
 
 
 def main() -> None:
     """Entry point: the only place that turns product errors into messages and exit codes."""
     try:
-        app()
+        app(prog_name="obrec")  # also when started as ``python -m recorder``
     except RecorderError as exc:
         stderr.print(f"obrec: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -198,7 +198,10 @@ def stats(
     db: DbOption = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """Per symbol: first and last second, snapshots, coverage, gaps, bytes on disk."""
+    """Per symbol: first and last second, snapshots, coverage, gaps, bytes on disk.
+
+    Examples: obrec stats --db /var/lib/obrec; obrec stats --format json | jq .symbols
+    """
     from recorder.render import print_stats, stats_doc
 
     if output_format not in ("table", "json"):

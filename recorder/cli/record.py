@@ -151,7 +151,10 @@ def demo(
     ] = None,
     depth: DepthOption = 20,
 ) -> None:
-    """Record from the built-in simulated exchange (no internet needed) and show what was stored."""
+    """Record from the built-in simulated exchange (no internet needed) and show what was stored.
+
+    Examples: obrec demo; obrec demo --seconds 30 --symbols BTCUSDT --db /tmp/demo
+    """
     from recorder.demo import run_demo
 
     if seconds < 3:
