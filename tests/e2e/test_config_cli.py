@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import Any
 
 import orjson
 import pytest
+import typer
 
+from recorder.cli.common import app
 from tests.e2e.conftest import assert_one_line_error, obrec
 
 pytestmark = pytest.mark.e2e
@@ -72,19 +75,18 @@ def test_every_source_at_once_and_every_record_option_shown(
         "--config", str(config), "config", "show", "--command", "record", "--",
         "--log-level", "debug",
     )  # fmt: skip
-    assert values == {
-        "record": {
-            "symbols": "BTCUSDT,ETHUSDT",
-            "all-usdt": True,
-            "db": str(tmp_path / "from-env"),
-            "depth": 20,
-            "snapshot-limit": 500,
-            "rest-url": "http://file",
-            "ws-url": "wss://data-stream.binance.vision",
-            "log-level": "debug",
-        }
+    expected_values = {
+        "symbols": "BTCUSDT,ETHUSDT",
+        "all-usdt": True,
+        "db": str(tmp_path / "from-env"),
+        "depth": 20,
+        "snapshot-limit": 500,
+        "rest-url": "http://file",
+        "ws-url": "wss://data-stream.binance.vision",
+        "log-level": "debug",
     }
-    assert sources == {
+    assert {key: values["record"].get(key) for key in expected_values} == expected_values
+    expected_sources = {
         "symbols": "file",
         "all-usdt": "env OBREC_RECORD_ALL_USDT",
         "db": "env OBREC_DB",
@@ -95,6 +97,10 @@ def test_every_source_at_once_and_every_record_option_shown(
         "retain": "default",
         "log-level": "flag",
     }
+    assert {key: sources.get(key) for key in expected_sources} == expected_sources
+    record = typer.main.get_command(app).commands["record"]  # type: ignore[attr-defined]
+    options = {p.opts[0].removeprefix("--") for p in record.params if p.opts[0].startswith("--")}
+    assert set(sources) == options - {"help"}, "every option of record is shown"
 
 
 def test_show_prints_a_file_that_reads_back_to_the_same_values(tmp_path: Path) -> None:
@@ -117,10 +123,12 @@ def test_stats_db_comes_from_flag_env_file_or_default(
     demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real command: each level names a different directory and the winner is the one used."""
-    default = tmp_path / "xdg-data" / "obrec"
+    default = Path(os.environ["XDG_DATA_HOME"]) / "obrec"
     assert_one_line_error(obrec("stats"), 2, f"no obrec database at {default}")
 
-    config = write(tmp_path / "xdg-config" / "obrec" / "config.toml", f'db = "{demo_db}"\n')
+    config = write(
+        Path(os.environ["XDG_CONFIG_HOME"]) / "obrec" / "config.toml", f'db = "{demo_db}"\n'
+    )
     result = obrec("stats", "--format", "json")  # the default config file is found
     assert result.returncode == 0, result.stderr
     assert orjson.loads(result.stdout)["path"] == str(demo_db)
@@ -153,7 +161,7 @@ def test_query_takes_its_table_and_env_values(
 
 
 def test_config_path_names_the_file_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    default = tmp_path / "xdg-config" / "obrec" / "config.toml"
+    default = Path(os.environ["XDG_CONFIG_HOME"]) / "obrec" / "config.toml"
     result = obrec("config", "path")
     assert (result.returncode, result.stdout) == (0, f"{default}\n")
     assert "no config file there yet" in result.stderr
