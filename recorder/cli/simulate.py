@@ -47,6 +47,45 @@ def simulate(
         float, typer.Option("--weight-window", help="Seconds per REST weight window.")
     ] = 60.0,
     ban: Annotated[float, typer.Option("--ban", help="Seconds a 418 ban lasts.")] = 120.0,
+    shutdown_after: Annotated[
+        float | None,
+        typer.Option(
+            "--shutdown-after",
+            help="Send a serverShutdown event on each connection after this many seconds.",
+        ),
+    ] = None,
+    shutdown_grace: Annotated[
+        float,
+        typer.Option(
+            "--shutdown-grace", help="Seconds from serverShutdown to the close (Binance: ~600)."
+        ),
+    ] = 10.0,
+    ping_interval: Annotated[
+        float, typer.Option("--ping-interval", help="Seconds between server pings (Binance: 20).")
+    ] = 20.0,
+    pong_timeout: Annotated[
+        float,
+        typer.Option(
+            "--pong-timeout", help="Close a connection whose ping is unanswered this long."
+        ),
+    ] = 60.0,
+    stale_snapshot_rate: Annotated[
+        float,
+        typer.Option(
+            "--stale-snapshot-rate", help="Chance that a depth answer is an old book (0-1)."
+        ),
+    ] = 0.0,
+    stale_by: Annotated[
+        float, typer.Option("--stale-by", help="How many seconds old a stale depth answer is.")
+    ] = 5.0,
+    rest_delay: Annotated[
+        float,
+        typer.Option("--rest-delay", help="Seconds before each depth answer is sent."),
+    ] = 0.0,
+    rest_jitter: Annotated[
+        float,
+        typer.Option("--rest-jitter", help="Up to this many random seconds more delay."),
+    ] = 0.0,
     truth: Annotated[
         Path | None,
         typer.Option("--truth", help="On exit, write the true per-second books here (JSONL)."),
@@ -65,10 +104,27 @@ def simulate(
     names = parse_symbols(symbols)
     try:
         faults = FaultPlan(
-            drop_rate, malformed_rate, abort_after, close_after, weight_limit, weight_window, ban
+            drop_rate=drop_rate,
+            malformed_rate=malformed_rate,
+            abort_after_s=abort_after,
+            close_after_s=close_after,
+            weight_limit=weight_limit,
+            weight_window_s=weight_window,
+            ban_s=ban,
+            shutdown_after_s=shutdown_after,
+            shutdown_grace_s=shutdown_grace,
+            ping_interval_s=ping_interval,
+            pong_timeout_s=pong_timeout,
+            stale_snapshot_rate=stale_snapshot_rate,
+            stale_by_s=stale_by,
+            rest_delay_s=rest_delay,
+            rest_jitter_s=rest_jitter,
         )
     except ValueError as exc:
-        raise UsageError(f"bad fault option: {exc}") from None
+        # FaultPlan's messages start with the field's name; each flag is that name as an option.
+        field_name, _, problem = str(exc).partition(" ")
+        flag = "--" + field_name.removesuffix("_s").replace("_", "-")
+        raise UsageError(f"bad fault option {flag} {problem}") from None
 
     async def serve() -> None:
         stop = stop_on_signals()

@@ -4,6 +4,9 @@ Pure: time is an argument. Each symbol's book is kept in integer ticks and lots,
 ``recorder.book`` (so comparing the recorder with this truth is not circular). ``step`` produces the
 ``depthUpdate`` events of one 100 ms tick; ``depth`` answers a REST snapshot; ``truth`` holds, per
 second, the top levels after every event of that second, exactly what the recorder must store.
+When asked to ``remember`` some history, each symbol keeps an undo log of its recent events, so
+that ``depth`` can also answer with the book as it was a few seconds ago (a stale snapshot): the
+log costs one entry per level change in the window, where copies of the book would cost thousands.
 
 The shape follows the August 2024 BTCUSDT capture: ~10 events/s, level changes per event
 log-normal with mean ~36 and median ~16, ~48 % removals, half the changes more than ~110 USD from
@@ -16,6 +19,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,20 +49,45 @@ def format_lots(lots: int) -> str:
     return f"{units}.{frac:05d}000"
 
 
+Book = dict[int, int]
+"""Price in ticks -> quantity in lots."""
+Top = tuple[list[tuple[str, str]], list[tuple[str, str]]]
+
+
+def top_levels(bids: Book, asks: Book, depth: int) -> Top:
+    """The best ``depth`` levels per side as Binance's decimal strings, best first."""
+    return (
+        [(format_ticks(p), format_lots(bids[p])) for p in heapq.nlargest(depth, bids)],
+        [(format_ticks(p), format_lots(asks[p])) for p in heapq.nsmallest(depth, asks)],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """How to take one event back out of the book."""
+
+    event_time_ms: int
+    first_update_id: int
+    levels: list[tuple[bool, int, int | None]]
+    """(is bid, price, lots before or None if the level was absent), in the order applied."""
+
+
 @dataclass(slots=True)
 class SymbolMarket:
     """One symbol's true book and update-id counter."""
 
     spec: SymbolSpec
     rng: random.Random
-    bids: dict[int, int] = field(default_factory=dict)
-    asks: dict[int, int] = field(default_factory=dict)
+    bids: Book = field(default_factory=dict)
+    asks: Book = field(default_factory=dict)
     mid: int = 0
     last_update_id: int = 1_000_000
     truth_next_s: int | None = None
-    truth: dict[int, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = field(
-        default_factory=dict
-    )
+    truth: dict[int, Top] = field(default_factory=dict)
+    history_ms: int = 0
+    """How far back ``depth`` can look; 0 keeps no history."""
+    history: deque[Undo] = field(default_factory=deque)
+    _undo: list[tuple[bool, int, int | None]] = field(default_factory=list, init=False)
 
     def seed_book(self) -> None:
         self.mid = int(self.spec.mid_price * TICKS_PER_UNIT)
@@ -91,6 +120,7 @@ class SymbolMarket:
             return None
         bids: list[list[str]] = []
         asks: list[list[str]] = []
+        self._undo = []
         self._move_mid(bids, asks)
         for _ in range(self._changes_count()):
             is_bid = self.rng.random() < 0.5
@@ -101,16 +131,20 @@ class SymbolMarket:
             if self.rng.random() < 0.48:
                 if len(side) > self.spec.levels_per_side:
                     price = next(iter(side))  # the oldest level leaves: keeps the size steady
-                side.pop(price, None)
+                self._change(is_bid, price, 0)
                 out.append([format_ticks(price), format_lots(0)])
             else:
                 lots = self._lots()
-                side[price] = lots
+                self._change(is_bid, price, lots)
                 out.append([format_ticks(price), format_lots(lots)])
         if not bids and not asks:
             return None  # Binance sends no empty events
         first = self.last_update_id + 1
         self.last_update_id += len(bids) + len(asks)
+        if self.history_ms:
+            self.history.append(Undo(now_ms, first, self._undo))
+            while self.history[0].event_time_ms <= now_ms - self.history_ms:
+                self.history.popleft()
         return {
             "e": "depthUpdate",
             "E": now_ms,
@@ -120,6 +154,15 @@ class SymbolMarket:
             "b": bids,
             "a": asks,
         }
+
+    def _change(self, is_bid: bool, price: int, lots: int) -> None:
+        """Set one level (0 lots removes it), remembering how to undo it."""
+        side = self.bids if is_bid else self.asks
+        before = side.pop(price, None) if lots == 0 else side.get(price)
+        if lots:
+            side[price] = lots
+        if before != (lots or None):
+            self._undo.append((is_bid, price, before))
 
     def _settle_truth(self, end_s: int, depth: int) -> None:
         """Seconds before ``end_s`` are over: no later event can belong to them."""
@@ -136,27 +179,39 @@ class SymbolMarket:
         new_mid = self.mid + step
         # Levels that the move would cross leave the book in the same event.
         for price in range(self.mid + 1, new_mid + 1):
-            if self.asks.pop(price, None) is not None:
+            if price in self.asks:
+                self._change(False, price, 0)
                 asks.append([format_ticks(price), format_lots(0)])
         for price in range(new_mid + 1, self.mid + 1):
-            if self.bids.pop(price, None) is not None:
+            if price in self.bids:
+                self._change(True, price, 0)
                 bids.append([format_ticks(price), format_lots(0)])
         self.mid = new_mid
 
-    def top(self, depth: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        best_bids = heapq.nlargest(depth, self.bids)
-        best_asks = heapq.nsmallest(depth, self.asks)
-        return (
-            [(format_ticks(p), format_lots(self.bids[p])) for p in best_bids],
-            [(format_ticks(p), format_lots(self.asks[p])) for p in best_asks],
-        )
+    def top(self, depth: int) -> Top:
+        return top_levels(self.bids, self.asks, depth)
 
-    def depth(self, limit: int) -> dict[str, Any]:
-        bids, asks = self.top(limit)
+    def depth(self, limit: int, as_of_ms: int | None = None) -> dict[str, Any]:
+        """A REST depth answer: the book now, or as it was after the last event at or before
+        ``as_of_ms`` (as far back as the remembered history reaches)."""
+        bids, asks, last_update_id = self.bids, self.asks, self.last_update_id
+        if as_of_ms is not None and self.history and self.history[-1].event_time_ms > as_of_ms:
+            bids, asks = dict(bids), dict(asks)
+            for undo in reversed(self.history):
+                if undo.event_time_ms <= as_of_ms:
+                    break
+                for is_bid, price, lots in reversed(undo.levels):
+                    side = bids if is_bid else asks
+                    if lots is None:
+                        del side[price]
+                    else:
+                        side[price] = lots
+                last_update_id = undo.first_update_id - 1
+        top_bids, top_asks = top_levels(bids, asks, limit)
         return {
-            "lastUpdateId": self.last_update_id,
-            "bids": [list(level) for level in bids],
-            "asks": [list(level) for level in asks],
+            "lastUpdateId": last_update_id,
+            "bids": [list(level) for level in top_bids],
+            "asks": [list(level) for level in top_asks],
         }
 
 
@@ -170,6 +225,11 @@ class Market:
             market = SymbolMarket(spec, random.Random(seed * 1_000_003 + index))
             market.seed_book()
             self.symbols[spec.symbol] = market
+
+    def remember(self, history_ms: int) -> None:
+        """Keep ``history_ms`` of each symbol's events, so that ``depth`` can look back that far."""
+        for market in self.symbols.values():
+            market.history_ms = history_ms
 
     def truth_lines(self) -> list[dict[str, Any]]:
         """Every remembered true snapshot, by symbol then second (for ``simulate --truth``)."""

@@ -3,7 +3,9 @@
 Thin: the market (``market.py``) decides what happens; this module only speaks HTTP and
 WebSocket. Endpoints: ``GET /api/v3/exchangeInfo``, ``GET /api/v3/depth`` (with the
 ``X-MBX-USED-WEIGHT-1M`` header), and ``/stream?streams=...`` combined diff-depth streams with
-server pings. A ticker steps the market every 100 ms of wall time and fans events out.
+server pings. A ticker steps the market every 100 ms of wall time, fans events out, and does what
+each connection's ``ConnectionLife`` says is due (pings, pong deadlines, shutdown notices, closes).
+A depth answer is the book when the request arrived, even when the fault plan sends it late.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from recorder.binance.endpoints import DEPTH_LIMITS, WEIGHT_HEADER, depth_stream_name, depth_weight
+from recorder.simulator.connection import ENDINGS, Act, ConnectionLife
 from recorder.simulator.faults import FaultDice, FaultPlan
 from recorder.simulator.market import Market, SymbolSpec
 
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 EXCHANGE_INFO_WEIGHT = 20
-PING_INTERVAL_S = 20.0
 _QUOTES = ("USDT", "FDUSD", "USDC", "BTC", "ETH", "BNB")
 _KNOWN_MIDS = {"BTCUSDT": 97_000.0, "ETHUSDT": 3_400.0, "SOLUSDT": 240.0}
 
@@ -69,14 +71,26 @@ class SimulatorServer:
     ) -> None:
         self.market = market
         self.faults = FaultDice(faults or FaultPlan(), seed)
+        if self.faults.plan.stale_snapshot_rate:
+            market.remember(int(self.faults.plan.stale_by_s * 1000))
         self.host = host
         self.port = port
         self.tick_s = tick_s
         self._clock = clock
         self._subscribers: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
-        self._opened_at: dict[web.WebSocketResponse, tuple[float, web.Request]] = {}
+        self._connections: dict[web.WebSocketResponse, tuple[ConnectionLife, web.Request]] = {}
         self.connections_aborted = 0
         self.connections_closed = 0
+        """Closed with a close frame at an age: ``close_after_s`` or a shutdown's end."""
+        self.pings_sent = 0
+        self.pongs_received = 0
+        """Pongs that answered a ping (unsolicited ones are not counted)."""
+        self.pong_timeouts = 0
+        """Connections closed because a ping went unanswered: the client broke Binance's rule."""
+        self.shutdowns_sent = 0
+        """``serverShutdown`` events sent."""
+        self.stale_snapshots = 0
+        """Depth answers older than the book (a lower ``lastUpdateId`` than the live one)."""
         self._weight_window = 0
         self._weight_used = 0
         self._limited_until = 0.0
@@ -191,10 +205,17 @@ class SimulatorServer:
         market = self.market.symbols.get(symbol)
         if market is None:
             return _binance_error(400, -1121, "Invalid symbol.")
-        body: dict[str, Any] = market.depth(limit)
-        return web.Response(
-            body=orjson.dumps(body), content_type="application/json", headers=headers
-        )
+        if self.faults.stale_snapshot():
+            stale_ms = int((self._clock() - self.faults.plan.stale_by_s) * 1000)
+            body: dict[str, Any] = market.depth(limit, as_of_ms=stale_ms)
+            if body["lastUpdateId"] < market.last_update_id:
+                self.stale_snapshots += 1
+        else:
+            body = market.depth(limit)
+        encoded = orjson.dumps(body)  # the book as the request found it, however late it leaves
+        if (delay_s := self.faults.rest_delay_s()) > 0:
+            await asyncio.sleep(delay_s)
+        return web.Response(body=encoded, content_type="application/json", headers=headers)
 
     # -- streams ----------------------------------------------------------------------------
 
@@ -206,42 +227,74 @@ class SimulatorServer:
             return _binance_error(
                 400, -1121, f"Invalid stream(s): {', '.join(unknown) or '(none)'}"
             )
-        ws = web.WebSocketResponse(heartbeat=PING_INTERVAL_S)
+        ws = web.WebSocketResponse(autoping=False)  # pings and pongs: see connection.py
         await ws.prepare(request)
         symbols = [by_name[n] for n in names]
         for symbol in symbols:
             self._subscribers[symbol].add(ws)
-        self._opened_at[ws] = (self._clock(), request)
+        life = ConnectionLife(self.faults.plan, self._clock())
+        self._connections[ws] = (life, request)
         try:
-            async for _ in ws:  # clients may send control messages; we ignore them
-                pass
+            async for message in ws:  # other client messages (SUBSCRIBE, ...) are ignored
+                if message.type is WSMsgType.PING:
+                    with contextlib.suppress(ConnectionResetError):
+                        await ws.pong(message.data)
+                elif message.type is WSMsgType.PONG and life.pong(bytes(message.data)):
+                    self.pongs_received += 1
         finally:
             for symbol in symbols:
                 self._subscribers[symbol].discard(ws)
-            self._opened_at.pop(ws, None)
+            self._connections.pop(ws, None)
         return ws
 
-    async def _age_connections(self) -> None:
-        """The connection-age faults: abrupt drops and close frames (Binance's 24 h limit)."""
-        plan = self.faults.plan
+    async def _tend_connections(self) -> None:
+        """Do what each connection's life says is due now."""
         now = self._clock()
-        for ws, (opened, request) in list(self._opened_at.items()):
-            age = now - opened
-            if plan.abort_after_s is not None and age >= plan.abort_after_s:
-                del self._opened_at[ws]
+        for ws, (life, request) in list(self._connections.items()):
+            try:
+                while (act := life.due(now)) is not None:
+                    await self._act(ws, life, request, act, now)
+                    if act in ENDINGS:
+                        self._connections.pop(ws, None)  # unless its handler was quicker
+                        break
+            except ConnectionResetError:
+                continue  # the client went away; its handler forgets the connection
+
+    async def _act(
+        self,
+        ws: web.WebSocketResponse,
+        life: ConnectionLife,
+        request: web.Request,
+        act: Act,
+        now: float,
+    ) -> None:
+        match act:
+            case Act.PING:
+                await ws.ping(life.ping_payload)
+                self.pings_sent += 1
+            case Act.ANNOUNCE_SHUTDOWN:
+                notice = {"e": "serverShutdown", "E": int(now * 1000)}  # bare, not in stream/data
+                await ws.send_str(orjson.dumps(notice).decode())
+                self.shutdowns_sent += 1
+            case Act.SHUT_DOWN:
+                await ws.close(code=WSCloseCode.GOING_AWAY)
+                self.connections_closed += 1
+            case Act.PONG_TIMEOUT:
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"pong timeout")
+                self.pong_timeouts += 1
+            case Act.CLOSE:
+                await ws.close()
+                self.connections_closed += 1
+            case Act.ABORT:
                 if request.transport is not None:
                     request.transport.abort()  # no close frame: like a dead TCP connection
                 self.connections_aborted += 1
-            elif plan.close_after_s is not None and age >= plan.close_after_s:
-                del self._opened_at[ws]
-                await ws.close()
-                self.connections_closed += 1
 
     async def _tick_forever(self) -> None:
         while True:
             now = self._clock()
             await asyncio.sleep(self.tick_s - now % self.tick_s)
-            await self._age_connections()
+            await self._tend_connections()
             for event in self.market.step(int(self._clock() * 1000)):
                 symbol = event["s"]
                 sockets = self._subscribers.get(symbol)

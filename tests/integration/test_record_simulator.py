@@ -22,25 +22,32 @@ from tests.helpers import Levels, mismatches, truth_from_lines
 pytestmark = pytest.mark.integration
 
 
+async def record_from(
+    server: SimulatorServer, db: Path, seconds: float, **config: object
+) -> Recorder:
+    """Record every symbol of a running simulator for ``seconds``, then stop cleanly."""
+    recorder = Recorder(
+        RecordConfig(
+            tuple(server.market.symbols),
+            db,
+            rest_url=server.rest_url,
+            ws_url=server.ws_url,
+            **config,  # type: ignore[arg-type]
+        )
+    )
+    stop = asyncio.Event()
+    async with asyncio.TaskGroup() as group:
+        group.create_task(recorder.run(stop))
+        await asyncio.sleep(seconds)
+        stop.set()
+    return recorder
+
+
 async def record_from_simulator(
     db: Path, market: Market, seconds: float, faults: FaultPlan | None = None, **config: object
 ) -> Recorder:
     async with SimulatorServer(market, faults=faults) as server:
-        recorder = Recorder(
-            RecordConfig(
-                tuple(market.symbols),
-                db,
-                rest_url=server.rest_url,
-                ws_url=server.ws_url,
-                **config,  # type: ignore[arg-type]
-            )
-        )
-        stop = asyncio.Event()
-        async with asyncio.TaskGroup() as group:
-            group.create_task(recorder.run(stop))
-            await asyncio.sleep(seconds)
-            stop.set()
-    return recorder
+        return await record_from(server, db, seconds, **config)
 
 
 def stored_books(db: Path, symbols: list[str]) -> list[tuple[str, int, Levels, Levels]]:
@@ -198,16 +205,7 @@ def test_a_429_pauses_every_rest_call_so_the_ip_is_never_banned(tmp_path: Path) 
 
     async def scenario() -> tuple[Recorder, int, int]:
         async with SimulatorServer(market, faults=faults) as server:
-            recorder = Recorder(
-                RecordConfig(
-                    tuple(market.symbols), db, rest_url=server.rest_url, ws_url=server.ws_url
-                )
-            )
-            stop = asyncio.Event()
-            async with asyncio.TaskGroup() as group:
-                group.create_task(recorder.run(stop))
-                await asyncio.sleep(12)
-                stop.set()
+            recorder = await record_from(server, db, seconds=12)
             return recorder, server.rate_limited, server.banned
 
     recorder, rate_limited, banned = asyncio.run(scenario())
