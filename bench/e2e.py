@@ -40,7 +40,7 @@ from bench.tape import symbol_names
 from recorder.binance.endpoints import depth_weight
 from recorder.config import RecordConfig
 from recorder.database import Database
-from recorder.errors import DatabaseMissingError
+from recorder.errors import DatabaseMissingError, StorageError
 from recorder.storage.codec import MAX_TS_S, SECONDS_DIGITS
 
 STARTUP_MARGIN_S = 30
@@ -87,6 +87,8 @@ class Reader:
     polls: list[tuple[float, float]] = field(default_factory=list)
     """(start, seconds spent opening and scanning) per poll."""
     live: int = 0
+    failures: int = 0
+    """Opens that failed once the database existed: what a user's query would have met."""
 
     def poll(self) -> None:
         started = time.time()
@@ -94,6 +96,10 @@ class Reader:
             database = Database.open(self.db)
         except DatabaseMissingError:
             return  # the recorder has not created it yet
+        except StorageError as exc:
+            self.failures += 1
+            print(f"reader: {exc}", file=sys.stderr)
+            return
         with database:
             # Conservative: a key is counted as readable only once the open has returned.
             opened = time.time()
@@ -119,8 +125,9 @@ class Mark:
     reader_cpu_s: float
 
 
-def feed_stats(rest_url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{rest_url}/bench/stats", timeout=10) as response:
+def feed_stats(rest_url: str, *, reset: bool = False) -> dict[str, Any]:
+    url = f"{rest_url}/bench/stats{'?reset=1' if reset else ''}"
+    with urllib.request.urlopen(url, timeout=10) as response:
         stats: dict[str, Any] = json.load(response)
         return stats
 
@@ -138,7 +145,8 @@ class Run:
 
 
 def mark(run: Run, recorder_pid: int, feed_pid: int) -> Mark:
-    stats = feed_stats(run.info["rest_url"])
+    """At the window's start, the feed's maxima restart, so that its end reports the window's."""
+    stats = feed_stats(run.info["rest_url"], reset=run.start is None)
     return Mark(sample(recorder_pid), sample(feed_pid), stats, time.process_time())
 
 
@@ -170,6 +178,7 @@ def measure(run: Run, recorder: subprocess.Popen[bytes], feed_pid: int, reader: 
                 raise SystemExit(f"only {reader.live} of {symbols} symbols live: raise --startup")
         elif run.start is None and now >= run.live_s + args.warmup:
             run.start = mark(run, recorder.pid, feed_pid)
+            window_end = run.start.recorder.wall_s + args.seconds
         elif run.end is None and now >= window_end:
             run.end = mark(run, recorder.pid, feed_pid)
         elif run.end is not None and (
@@ -179,10 +188,10 @@ def measure(run: Run, recorder: subprocess.Popen[bytes], feed_pid: int, reader: 
             return
         if now >= next_report and run.rss:
             next_report += 10
-            rss_mb = run.rss[-1].rss_bytes / MB
+            phase = "window" if run.start else "warm-up" if run.live_s else "cold start"
             print(
-                f"{now - run.started_s:4.0f} s: {reader.live}/{symbols} symbols live, "
-                f"recorder RSS {rss_mb:,.0f} MB",
+                f"{now - run.started_s:4.0f} s, {phase}: {reader.live}/{symbols} symbols live, "
+                f"recorder RSS {run.rss[-1].rss_bytes / MB:,.0f} MB",
                 file=sys.stderr,
             )
         # A random phase, so that polls do not lock onto the recorder's 250 ms flushes.
@@ -194,89 +203,93 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
-def report(run: Run, reader: Reader, command: str) -> None:
-    args, info, start, end = run.args, run.info, run.start, run.end
-    assert start is not None
-    assert end is not None
-    n = args.symbols
-    span_s = end.recorder.wall_s - start.recorder.wall_s
-    cpu = (end.recorder.cpu_s - start.recorder.cpu_s) / span_s
-    feed_cpu = (end.feed.cpu_s - start.feed.cpu_s) / span_s
-    reader_cpu = (end.reader_cpu_s - start.reader_cpu_s) / span_s
-    events = end.feed_stats["frames_sent"] - start.feed_stats["frames_sent"]
-    window = [s for s in run.rss if start.recorder.wall_s <= s.wall_s <= end.recorder.wall_s]
-    rss_a, rss_b = start.recorder.rss_bytes, end.recorder.rss_bytes
-    peak = max(s.rss_bytes for s in run.rss)
-    first_s, last_s = math.ceil(start.recorder.wall_s) - 1, math.floor(end.recorder.wall_s) - 1
-    delays = sorted(d for ts, d in reader.seen if first_s <= ts <= last_s)
-    expected = n * (last_s - first_s + 1)
-    polls = [d for t, d in reader.polls if start.recorder.wall_s <= t <= end.recorder.wall_s]
+def setup_sentence(run: Run, span_s: float) -> str:
+    args, info = run.args, run.info
     tape_gb = (info["stored_bytes"] + info["checkpoint_bytes"]) / 1e9
-
-    print(f"\n## End to end, {n:,} symbols\n\n    {command}\n")
-    print(
+    return (
         f"Tape: {info['tape_seconds']} s, {info['frames']:,} frames "
         f"({info['changes'] / info['frames']:.1f} changes per event, "
         f"{info['frame_bytes'] / info['frames']:,.0f} B per frame), {tape_gb:.2f} GB in memory "
-        f"(frames and depth checkpoints, compressed), generated in {info['generation_s']:.0f} s by "
-        f"{args.workers} workers. Depth snapshots at limit {args.snapshot_limit} (weight "
+        f"(compressed frames and depth checkpoints), generated in {info['generation_s']:.0f} s "
+        f"by {args.workers} workers. Depth snapshots at limit {args.snapshot_limit} (weight "
         f"{depth_weight(args.snapshot_limit)}); every symbol live after "
         f"{run.live_s - run.started_s:.0f} s; steady window of {span_s:.0f} s after "
-        f"{args.warmup} s of warm-up. Recorder exit code on SIGTERM: {run.exit_code}.\n"
-    )
-    print("| what | target | measured |\n|---|---|---|")
-    print(
-        f"| recorder CPU, steady window | ≤ 60 % of one core at 1,500 symbols "
-        f"(0.04 % per symbol) | **{cpu:.1%}** of one core: {cpu / n:.4%} per symbol, "
-        f"{(end.recorder.cpu_s - start.recorder.cpu_s) / max(events, 1) * 1e6:.1f} µs "
-        f"per event |"
-    )
-    print(
-        f"| recorder RSS, steady window | flat | **{rss_a / MB:,.0f} → {rss_b / MB:,.0f} MB** "
-        f"({(rss_b - rss_a) / rss_a:+.1%}; range {min(s.rss_bytes for s in window) / MB:,.0f} to "
-        f"{max(s.rss_bytes for s in window) / MB:,.0f} MB), {rss_b / n / MB:.2f} MB per "
-        f"symbol; peak {peak / MB:,.0f} MB (cold start included) |"
-    )
-    print(
-        f"| end of second → readable (read-only reopen every {args.poll} s) | p99 ≤ 2 s | "
-        f"p50 {percentile(delays, 0.5):.2f} s, **p99 {percentile(delays, 0.99):.2f} s**, max "
-        f"{delays[-1]:.2f} s; {len(delays):,} of {expected:,} seconds readable |"
-    )
-    print(
-        f"| events delivered | {n * 10:,}/s | {events / span_s:,.0f}/s; ticks late by more "
-        f"than 100 ms: {end.feed_stats['late_ticks']}, max lag "
-        f"{end.feed_stats['max_lag_s'] * 1000:.0f} ms, max socket backlog "
-        f"{end.feed_stats['max_backlog_bytes'] / MB:.1f} MB |"
-    )
-    print(
-        f"| feed CPU (not the bottleneck) | | {feed_cpu:.1%} of one core; feed RSS "
-        f"{start.feed.rss_bytes / MB:,.0f} MB at the window's start |"
-    )
-    print(
-        f"| reader CPU | | {reader_cpu:.1%} of one core; open + scan "
-        f"{sum(polls) / len(polls) * 1000:.0f} ms mean, {max(polls) * 1000:.0f} ms max |"
+        f"{args.warmup} s of warm-up. Recorder exit code on SIGTERM: {run.exit_code}."
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--symbols", type=int, default=1500)
-    parser.add_argument("--seconds", type=int, default=120, help="length of the steady window")
-    parser.add_argument("--warmup", type=int, default=120, help="after every symbol is live")
-    parser.add_argument("--snapshot-limit", type=int, default=100, help="recorder and feed")
-    parser.add_argument("--startup", type=int, help="cold-start allowance (default: from weights)")
-    parser.add_argument("--poll", type=float, default=0.5, help="reader reopen interval, s")
-    parser.add_argument("--workers", type=int, default=2, help="processes making the tape")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    args = parser.parse_args()
-    if args.startup is None:
-        args.startup = cold_start_s(args.symbols, args.snapshot_limit)
-    command = " ".join(["uv run python -m bench.e2e", *sys.argv[1:]])
+def rows(run: Run, reader: Reader, start: Mark, end: Mark) -> list[tuple[str, str, str]]:
+    """(what, target, measured) over the steady window."""
+    n = run.args.symbols
+    t0, t1 = start.recorder.wall_s, end.recorder.wall_s
+    cpu_s = end.recorder.cpu_s - start.recorder.cpu_s
+    events = end.feed_stats["frames_sent"] - start.feed_stats["frames_sent"]
+    rss = [start.recorder, end.recorder, *(s for s in run.rss if t0 <= s.wall_s <= t1)]
+    rss_a, rss_b = start.recorder.rss_bytes / MB, end.recorder.rss_bytes / MB
+    low, high = min(s.rss_bytes for s in rss) / MB, max(s.rss_bytes for s in rss) / MB
+    peak = max(s.rss_bytes for s in run.rss) / MB
+    first_s, last_s = math.ceil(t0) - 1, math.floor(t1) - 1  # seconds that end in the window
+    delays = sorted(d for ts, d in reader.seen if first_s <= ts <= last_s)
+    p50, p99 = percentile(delays, 0.5), percentile(delays, 0.99)
+    polls = [d for t, d in reader.polls if t0 <= t <= t1]
+    late = end.feed_stats["late_ticks"] - start.feed_stats["late_ticks"]
+    return [
+        (
+            "recorder CPU",
+            "≤ 60 % of one core at 1,500 symbols (0.04 % per symbol)",
+            f"**{cpu_s / (t1 - t0):.1%}** of one core: {cpu_s / (t1 - t0) / n:.4%} per symbol, "
+            f"{cpu_s / max(events, 1) * 1e6:.1f} µs per event",
+        ),
+        (
+            "recorder RSS",
+            "flat",
+            f"**{rss_a:,.0f} → {rss_b:,.0f} MB** ({rss_b / rss_a - 1:+.1%}; {low:,.0f} to "
+            f"{high:,.0f} MB), {rss_b / n:.2f} MB per symbol; peak {peak:,.0f} MB in the run",
+        ),
+        (
+            f"end of second → readable (read-only reopen every ~{run.args.poll} s)",
+            "p99 ≤ 2 s at 1,500 symbols",
+            f"p50 {p50:.2f} s, **p99 {p99:.2f} s**, max {delays[-1]:.2f} s; "
+            f"{len(delays):,} of {n * (last_s - first_s + 1):,} seconds readable",
+        ),
+        (
+            "events delivered",
+            f"{n * 10:,}/s",
+            f"{events / (t1 - t0):,.0f}/s; {late} ticks late by > 100 ms, max lag "
+            f"{end.feed_stats['max_lag_s'] * 1000:.0f} ms, max socket backlog "
+            f"{end.feed_stats['max_backlog_bytes'] / MB:.1f} MB",
+        ),
+        (
+            "feed CPU",
+            "not the bottleneck",
+            f"{(end.feed.cpu_s - start.feed.cpu_s) / (t1 - t0):.1%} of one core; RSS "
+            f"{start.feed.rss_bytes / MB:,.0f} MB",
+        ),
+        (
+            "reader CPU",
+            "",
+            f"{(end.reader_cpu_s - start.reader_cpu_s) / (t1 - t0):.1%} of one core; open + "
+            f"scan {sum(polls) / len(polls) * 1000:.0f} ms mean, {max(polls) * 1000:.0f} ms max; "
+            f"{reader.failures} failed opens in the run",
+        ),
+    ]
 
-    work = Path(tempfile.mkdtemp(prefix="obrec-e2e-"))
-    names = symbol_names(args.symbols)
-    (work / "symbols.txt").write_text("\n".join(names) + "\n")
-    tape_s = args.startup + args.warmup + args.seconds + AFTER_WINDOW_S + 5
+
+def report(run: Run, reader: Reader, command: str) -> None:
+    start, end = run.start, run.end
+    assert start is not None
+    assert end is not None
+    print(f"\n## End to end, {run.args.symbols:,} symbols\n\n    {command}\n")
+    print(setup_sentence(run, end.recorder.wall_s - start.recorder.wall_s) + "\n")
+    print("| what (steady window) | target | measured |\n|---|---|---|")
+    for row in rows(run, reader, start, end):
+        print(f"| {' | '.join(row)} |")
+
+
+def start_feed(
+    args: argparse.Namespace, tape_s: int
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """The feed process, once it serves, and what it announced (URLs, tape, t0 and end)."""
     print(f"generating {tape_s} s of tape for {args.symbols} symbols...", file=sys.stderr)
     feed = subprocess.Popen(
         [
@@ -287,25 +300,47 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert feed.stdout is not None
+    line = feed.stdout.readline()
+    if not line:
+        raise SystemExit(f"the feed exited with code {feed.wait()}")
+    info: dict[str, Any] = json.loads(line)
+    return feed, info
+
+
+def record_command(args: argparse.Namespace, info: dict[str, Any], work: Path) -> list[str]:
+    return [
+        *(sys.executable, "-m", "recorder", "record", "--symbols", f"@{work / 'symbols.txt'}"),
+        *("--db", str(work / "db"), "--rest-url", info["rest_url"], "--ws-url", info["ws_url"]),
+        *("--snapshot-limit", str(args.snapshot_limit), "--log-level", "warning"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, default=1500)
+    parser.add_argument("--seconds", type=int, default=120, help="length of the steady window")
+    parser.add_argument("--warmup", type=int, default=120, help="after every symbol is live")
+    parser.add_argument("--snapshot-limit", type=int, default=100, help="recorder and feed")
+    parser.add_argument("--startup", type=int, help="cold-start allowance (default: from weights)")
+    parser.add_argument("--poll", type=float, default=0.5, help="mean reader reopen interval, s")
+    parser.add_argument("--workers", type=int, default=2, help="processes making the tape")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+    if args.startup is None:
+        args.startup = cold_start_s(args.symbols, args.snapshot_limit)
+    command = " ".join(["uv run python -m bench.e2e", *sys.argv[1:]])
+
+    work = Path(tempfile.mkdtemp(prefix="obrec-e2e-"))
+    names = symbol_names(args.symbols)
+    (work / "symbols.txt").write_text("\n".join(names) + "\n")
+    feed, info = start_feed(args, args.startup + args.warmup + args.seconds + AFTER_WINDOW_S + 5)
     recorder: subprocess.Popen[bytes] | None = None
     try:
-        assert feed.stdout is not None
-        line = feed.stdout.readline()
-        if not line:
-            raise SystemExit(f"the feed exited with code {feed.wait()}")
-        run = Run(args, {**json.loads(line), "end_s": 0.0})
-        run.info["end_s"] = feed_stats(run.info["rest_url"])["end_s"]
+        run = Run(args, info)
         reader = Reader(work / "db", dict.fromkeys(names, 0))
         with (work / "recorder.log").open("wb") as log:
-            recorder = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "recorder", "record", "--symbols"),
-                    *(f"@{work / 'symbols.txt'}", "--db", str(reader.db)),
-                    *("--rest-url", run.info["rest_url"], "--ws-url", run.info["ws_url"]),
-                    *("--snapshot-limit", str(args.snapshot_limit), "--log-level", "warning"),
-                ],
-                stderr=log,
-            )
+            recorder = subprocess.Popen(record_command(args, info, work), stderr=log)
             measure(run, recorder, feed.pid, reader)
             recorder.send_signal(signal.SIGTERM)
             run.exit_code = recorder.wait(timeout=120)

@@ -10,8 +10,8 @@ socket after the aiohttp handshake; aiohttp still answers pings and sends its ow
 
     uv run python -m bench.feed --symbols 100 --seconds 60 [--snapshot-limit 100]
 
-prints one JSON line once it serves (URLs, ``t0``, tape size, generation time), then runs until
-SIGINT/SIGTERM. ``GET /bench/stats`` tells what was sent so far.
+prints one JSON line once it serves (URLs, ``t0_s`` and ``end_s``, tape size, generation time),
+then runs until SIGINT/SIGTERM. ``GET /bench/stats`` tells what was sent so far.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from recorder.binance.endpoints import WEIGHT_HEADER, depth_stream_name, depth_w
 from recorder.cli.common import stop_on_signals
 from recorder.simulator.server import EXCHANGE_INFO_WEIGHT, PING_INTERVAL_S, quote_asset
 
+MAX_REQUEST_LINE = 64 * 1024
 START_DELAY_S = 2
 """Between listening and the first tick: time for the recorder to start and subscribe."""
 
@@ -108,7 +109,8 @@ class Feed:
         return self.t0_s + self.ticks * TICK_MS / 1000
 
     async def start(self) -> None:
-        app = web.Application()
+        # A request line of 1,024 stream names is ~22 KB, past aiohttp's 8 KiB default.
+        app = web.Application(handler_args={"max_line_size": MAX_REQUEST_LINE})
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
         app.router.add_get("/api/v3/depth", self._depth)
         app.router.add_get("/stream", self._stream)
@@ -211,8 +213,12 @@ class Feed:
             headers=self._charge(depth_weight(self.limit)),
         )
 
-    async def _stats(self, _: web.Request) -> web.Response:
+    async def _stats(self, request: web.Request) -> web.Response:
+        """What was sent; ``?reset=1`` restarts the maxima (lag, backlog) after answering."""
         body = {**asdict(self.stats), "t0_s": self.t0_s, "end_s": self.end_s, "ticks": self.ticks}
+        if request.query.get("reset"):
+            self.stats.max_lag_s = 0.0
+            self.stats.max_backlog_bytes = 0
         return web.json_response(body)
 
     # -- streams ----------------------------------------------------------------------------
@@ -248,7 +254,8 @@ async def serve(feed: Feed, info: dict[str, Any]) -> None:
     stop = stop_on_signals()
     await feed.start()
     try:
-        line = {**info, "rest_url": feed.rest_url, "ws_url": feed.ws_url, "t0_s": feed.t0_s}
+        urls = {"rest_url": feed.rest_url, "ws_url": feed.ws_url}
+        line = {**info, **urls, "t0_s": feed.t0_s, "end_s": feed.end_s}
         print(orjson.dumps(line).decode(), flush=True)
         await stop.wait()
     finally:
