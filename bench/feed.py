@@ -38,7 +38,8 @@ from bench.tape import (
 )
 from recorder.binance.endpoints import WEIGHT_HEADER, depth_stream_name, depth_weight
 from recorder.cli.common import stop_on_signals
-from recorder.simulator.server import EXCHANGE_INFO_WEIGHT, PING_INTERVAL_S, quote_asset
+from recorder.simulator.faults import FaultPlan
+from recorder.simulator.server import EXCHANGE_INFO_WEIGHT, quote_asset
 
 MAX_REQUEST_LINE = 64 * 1024
 START_DELAY_S = 2
@@ -233,7 +234,7 @@ class Feed:
         if sum(len(self.tape[c].symbols) for c in chunks) != len(symbols):
             size = len(self.tape[0].symbols)
             return _error(400, -1121, f"this feed serves whole chunks of {size} streams")
-        ws = web.WebSocketResponse(heartbeat=PING_INTERVAL_S, compress=False)
+        ws = web.WebSocketResponse(heartbeat=FaultPlan().ping_interval_s, compress=False)
         await ws.prepare(request)
         assert request.transport is not None
         subscriber = _Subscriber(request.transport, chunks)
