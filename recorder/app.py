@@ -314,6 +314,7 @@ class Recorder:
             totals = self.totals
             totals.rest_requests += 1
             totals.rest_weight += weight
+            sync.on_request_sent()
             try:
                 snapshot = await rest.depth(request.symbol, limit)
             except RateLimitedError as exc:

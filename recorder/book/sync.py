@@ -4,7 +4,8 @@ Pure and synchronous: events, REST snapshots, a watermark and losses go in; outc
 No I/O, no clock; the caller stamps times and performs the outcomes. The rules (DESIGN §1.3, §2):
 
 Sync
-  S1  Buffer stream events; ask for a REST snapshot once the first event is buffered.
+  S1  Buffer stream events; ask for a REST snapshot once the first event is buffered. Until the
+      request is sent, keep only the newest few: the snapshot will contain the older ones.
   S2  Drop buffered events with ``u <= lastUpdateId``. If the first remaining event has
       ``U > lastUpdateId + 1``, the snapshot is older than the stream: ask for another one.
   S3  The first applied event must satisfy ``U <= lastUpdateId + 1 <= u``; then the book is live.
@@ -36,6 +37,10 @@ from recorder.book.orderbook import Level, OrderBook
 
 MAX_BUFFERED_EVENTS = 5_000
 """About 8 minutes of a 100 ms stream: bounded, so a REST outage cannot grow memory forever."""
+PRE_REQUEST_EVENTS = 20
+"""Events kept while a snapshot request waits for its turn (~2 s of a busy stream), so that a
+mass resync of 1,500 symbols does not hold minutes of events for each. Doubled for a symbol
+whose snapshot turns out older than what was kept."""
 
 
 class SyncState(Enum):
@@ -105,7 +110,9 @@ Outcome = RequestSnapshot | Synced | Snapshot | Invalidate | Gap
 class SymbolSync:
     """The sync procedure and snapshot clock of one symbol. Feed it; perform what it returns."""
 
-    def __init__(self, symbol: str, depth: int) -> None:
+    def __init__(
+        self, symbol: str, depth: int, pre_request_events: int = PRE_REQUEST_EVENTS
+    ) -> None:
         self.symbol = symbol
         self.depth = depth
         self.book = OrderBook(depth)
@@ -115,6 +122,8 @@ class SymbolSync:
         self._buffer: list[DepthUpdate] = []
         self._pending: DepthSnapshot | None = None
         self._requested = False
+        self._sent = False  # the requested snapshot's REST call has gone out
+        self._keep_unsent = pre_request_events
         self._attempt = 0
         self._last_u = 0
         self._last_event_time_ms = 0
@@ -155,6 +164,10 @@ class SymbolSync:
         self._pending = snapshot
         self._try_bridge(out)
         return out
+
+    def on_request_sent(self) -> None:
+        """The REST call for the requested snapshot goes out now: keep every event from here."""
+        self._sent = True
 
     def on_snapshot_failed(self) -> list[Outcome]:
         """The REST call failed; ask again (the caller paces retries by ``attempt``)."""
@@ -261,7 +274,7 @@ class SymbolSync:
             self._gap_reason is GapReason.STARTUP and event_s < self._gap_from
         ):
             self._gap_from = event_s  # a start-up gap begins at the earliest second seen
-        if len(self._buffer) >= MAX_BUFFERED_EVENTS:
+        if len(self._buffer) >= (MAX_BUFFERED_EVENTS if self._sent else self._keep_unsent):
             del self._buffer[0]  # S2 will then reject any snapshot older than what is kept
         self._buffer.append(event)
         if self._pending is not None:
@@ -272,6 +285,7 @@ class SymbolSync:
     def _request(self, out: list[Outcome]) -> None:
         if not self._requested:
             self._requested = True
+            self._sent = False
             self._attempt += 1
             out.append(RequestSnapshot(self.symbol, self._attempt))
 
@@ -289,6 +303,7 @@ class SymbolSync:
         first = buffer[0]
         if first.first_update_id > last_id + 1:
             self._pending = None  # S2: snapshot too old
+            self._keep_unsent = min(MAX_BUFFERED_EVENTS, 2 * self._keep_unsent)
             self._request(out)
             return
         # S3: first.U <= lastUpdateId + 1 <= first.u

@@ -151,6 +151,32 @@ def test_s6_lost_book_buffers_while_the_snapshot_is_fetched() -> None:
     assert ("11", "4") in sync.book.top(5)[0]
 
 
+def _feed(sync: SymbolSync, count: int, first_id: int = 1) -> None:
+    for k in range(count):
+        sync.on_event(ev(first_id + k, first_id + k, 1_000 + 100 * k))
+
+
+def test_s1_until_the_request_is_sent_only_the_newest_events_are_kept() -> None:
+    """A symbol waiting its turn in a mass resync holds a few events, not minutes of them;
+    a snapshot older than what was kept is refused (S2) and the next wait keeps twice as many."""
+    sync = SymbolSync(SYMBOL, depth=5, pre_request_events=4)
+    _feed(sync, 10)  # ids 1..10; only 7..10 are kept
+    sync.on_request_sent()
+    assert sync.on_snapshot(snap(5)) == [RequestSnapshot(SYMBOL, 2)], "6 is gone: too old"
+    _feed(sync, 10, first_id=11)  # 8 are kept now: 13..20
+    sync.on_request_sent()
+    assert of_type(sync.on_snapshot(snap(12)), Synced) == [Synced(SYMBOL, 13)]
+
+
+def test_s1_once_the_request_is_sent_every_event_is_kept() -> None:
+    sync = SymbolSync(SYMBOL, depth=5, pre_request_events=4)
+    sync.on_event(ev(1, 1, 1_000))
+    sync.on_request_sent()
+    _feed(sync, 30, first_id=2)
+    assert of_type(sync.on_snapshot(snap(1)), Synced) == [Synced(SYMBOL, 2)]
+    assert sync.update_id == 31
+
+
 def test_failed_snapshot_is_requested_again_with_a_higher_attempt() -> None:
     sync = SymbolSync(SYMBOL, depth=5)
     sync.on_event(ev(1, 2, 1_000))
@@ -301,10 +327,12 @@ class Harness:
     def __init__(self, stream: TrueStream, depth: int = 3) -> None:
         self.stream = stream
         self.depth = depth
-        self.sync = SymbolSync(SYMBOL, depth=depth)
+        # Keep few events before a request is sent, so that trimming and S2's retries happen.
+        self.sync = SymbolSync(SYMBOL, depth=depth, pre_request_events=3)
         self.stored: dict[int, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         self.gaps: list[Gap] = []
         self.requested = False
+        self.sent = False
         self.newest = -1  # index of the newest event delivered so far
         self.first_seen_s: int | None = None  # no second before this can be accounted for
 
@@ -318,7 +346,7 @@ class Harness:
             elif isinstance(o, Gap):
                 self.gaps.append(o)
             elif isinstance(o, RequestSnapshot):
-                self.requested = True
+                self.requested, self.sent = True, False
 
     def deliver(self, index: int) -> None:
         event = self.stream.events[index]
@@ -331,9 +359,13 @@ class Harness:
             assert self.sync.book.bids.levels == bids
             assert self.sync.book.asks.levels == asks
 
+    def send_request(self) -> None:
+        self.sent = True
+        self.sync.on_request_sent()
+
     def answer_snapshot(self, age: int) -> None:
         """A REST snapshot ``age`` events older than the newest delivered (negative: newer)."""
-        self.requested = False
+        self.requested = self.sent = False
         index = min(max(self.newest - age, -1), len(self.stream.events) - 1)
         bids, asks = self.stream.states[index + 1]
         last_id = self.stream.events[index].last_update_id if index >= 0 else 100
@@ -373,7 +405,9 @@ def test_perturbed_streams_never_store_a_wrong_snapshot(
             if action == "dup":
                 run.deliver(i)
         i += 1
-        if run.requested and data.draw(st.booleans()):
+        if run.requested and not run.sent and data.draw(st.booleans()):
+            run.send_request()
+        if run.sent and data.draw(st.booleans()):
             run.answer_snapshot(age=data.draw(st.integers(min_value=-2, max_value=4)))
         if run.newest >= 0 and data.draw(st.booleans()):
             # Watermarks may run ahead of what was delivered, as a quiet second's would.
