@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from recorder.cli import read, record, simulate
+from recorder.cli import backup, read, record, simulate
 from recorder.cli.common import app, stderr
 from recorder.errors import RecorderError
 
@@ -20,6 +20,7 @@ for command in (
     read.export,
     read.prune,
     read.stats,
+    backup.backup,
     record.demo,
     simulate.simulate,
 ):
