@@ -10,7 +10,7 @@ import typer
 from recorder.cli.common import DbOption, stderr
 from recorder.config import default_db_path
 from recorder.render import human_bytes
-from recorder.storage.store import backup as backup_store
+from recorder.storage.backup import backup as backup_store
 
 
 def backup(

@@ -4,8 +4,9 @@ Layout: column family ``default`` holds snapshots only (``SYMBOL:seconds`` -> co
 column family ``meta`` holds everything else (``format``, ``gap:SYMBOL:from_s``,
 ``session:start_s``), so a scan of ``SYMBOL:`` keys sees snapshots only. One process writes
 (RocksDB's LOCK file enforces it); readers open read-only, which needs no lock and sees the
-data as of opening. Every rocksdict error is translated here into a ``StorageError``.
-``backup`` copies a directory consistently, even while a recorder writes it.
+data as of opening. A reader's ``checkpoint`` then ``align`` make a consistent copy beside a
+running writer (``storage/backup.py``). Every rocksdict error is translated here into a
+``StorageError``.
 
 Tuning (measured, see docs/benchmarks.md): zstd everywhere with a stronger level (15) for the
 bottom level, where data settles, and 64 KiB blocks so that consecutive snapshots of a symbol
@@ -15,8 +16,6 @@ compress against each other.
 from __future__ import annotations
 
 import contextlib
-import logging
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from rocksdict import (
     WriteBatch,
 )
 
-from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError, UsageError
+from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError
 from recorder.storage.codec import (
     FORMAT_VERSION,
     MAX_TS_S,
@@ -53,9 +52,7 @@ _BLOCK_SIZE = 64 * 1024
 _TABLE_FILE_BYTES = 8 * 1024 * 1024
 _ZSTD_LEVEL = 3
 _ZSTD_BOTTOM_LEVEL = 15
-_CHECKPOINT_ATTEMPTS = 5
 _ALIGN_BATCH_WRITES = 10_000
-log = logging.getLogger("obrec")
 
 
 def _options() -> Options:
@@ -81,6 +78,11 @@ def _translate(path: Path, exc: Exception) -> StorageError:
         return DatabaseLockedError(
             f"{path} is in use by another obrec process (RocksDB lock held); "
             "stop the other recorder or choose another --db"
+        )
+    if "Permission denied" in text:
+        return StorageError(
+            f"{path}: permission denied; run as the user that records it, or see "
+            "docs/operations.md for reading it as another user"
         )
     return StorageError(f"RocksDB error at {path}: {text}")
 
@@ -258,6 +260,31 @@ class Store:
         files: list[dict[str, Any]] = self._db.live_files()
         return files
 
+    def checkpoint(self, dest: Path) -> None:
+        """RocksDB's checkpoint at the new directory ``dest``: table files hard-linked (copied
+        across filesystems). A reader's checkpoint lacks what the reader holds only in memory
+        (a running writer's latest writes, replayed from its log); ``align`` adds that."""
+        try:
+            Checkpoint(self._db).create_checkpoint(str(dest))
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            if "link file" in str(exc) and "Operation not permitted" in str(exc):
+                raise StorageError(
+                    f"cannot hard-link the files of {self.path} as this user (Linux links only "
+                    "files you own); run obrec backup as the database's owner, or back up to "
+                    "another filesystem (a copy)"
+                ) from exc
+            raise _translate(self.path, exc) from exc
+
+    def align(self, view: Store) -> tuple[int, int]:
+        """Make this (writable) store hold exactly ``view``'s keys and values, in both column
+        families, writing only the difference. Returns ``view``'s snapshots and the writes."""
+        try:
+            snapshots, writes = _align(self._db, view._db, None)
+            meta = self._db.get_column_family_handle(META_CF)
+            return snapshots, writes + _align(self._meta(), view._meta(), meta)[1]
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            raise _translate(self.path, exc) from exc
+
     # -- reading ----------------------------------------------------------------------------
 
     def scan(self, symbol: str, from_s: int, to_s: int) -> Iterator[tuple[bytes, bytes]]:
@@ -338,83 +365,6 @@ def gap_entry(symbol: str, from_s: int, to_s: int, reason: str) -> tuple[bytes, 
 
 def session_key(start_s: int) -> bytes:
     return SESSION_PREFIX + f"{start_s:010d}".encode()
-
-
-# -- backup -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BackupResult:
-    snapshots: int
-    writes: int
-    """Puts and range deletes over the checkpoint: what the view held only in memory."""
-
-
-def backup(source: Path, dest: Path) -> BackupResult:
-    """Copy ``source`` into the new directory ``dest`` as it was when the call began, even while
-    a recorder writes it.
-
-    A read-only view fixes that moment (it replays the recorder's write-ahead log into memory).
-    RocksDB's checkpoint of the view hard-links the table files (copies them across
-    filesystems), but a read-only instance cannot flush, so what the view holds only in memory,
-    the recorder's latest writes, is missing from it; one merged scan of view and copy then
-    writes exactly the difference. The copy is built under ``<dest>.partial`` and renamed to
-    ``dest`` only when complete, so ``dest`` never names a partial backup.
-    """
-    if not _is_database(source):
-        raise _missing(source)
-    staging = dest.with_name(dest.name + ".partial")
-    for path in (dest, staging):
-        if path.exists() or path.is_symlink():
-            raise UsageError(f"{path} exists; a backup goes to a new directory")
-    if dest.resolve().is_relative_to(source.resolve()):
-        raise UsageError(f"{dest} is inside the database {source}; choose a directory outside it")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot create {dest.parent}: {exc.strerror}") from None
-    try:
-        with (
-            _checkpointed_view(source, staging) as view,
-            Store.open_writer(staging, create=False) as copy,
-        ):
-            try:
-                snapshots, writes = _align(copy._db, view._db, None)
-                meta = copy._db.get_column_family_handle(META_CF)
-                writes += _align(copy._meta(), view._meta(), meta)[1]
-            except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-                raise _translate(staging, exc) from exc
-        staging.rename(dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # never leave a copy that looks complete
-        raise
-    return BackupResult(snapshots, writes)
-
-
-def _checkpointed_view(source: Path, staging: Path) -> Store:
-    """A read-only view of ``source`` whose checkpoint (table files only) is now at ``staging``.
-
-    A running recorder's compaction may delete a table file while a view opens, or before the
-    checkpoint links or copies it; a fresh view no longer lists that file, so try again."""
-    attempt = 1
-    while True:
-        try:
-            return _checkpoint(source, staging)
-        except StorageError as exc:
-            if attempt == _CHECKPOINT_ATTEMPTS:
-                raise
-            log.warning("backup: attempt %d failed (%s); retrying", attempt, exc)
-            attempt += 1
-
-
-def _checkpoint(source: Path, staging: Path) -> Store:
-    view = Store.open_reader(source)
-    try:
-        Checkpoint(view._db).create_checkpoint(str(staging))
-    except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-        view.close()
-        raise _translate(source, exc) from exc
-    return view
 
 
 def _align(copy: Rdict, view: Rdict, family: Any) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import pytest
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 INSTALLED = "/opt/obrec/bin/obrec"
-UNITS = sorted(p.name for p in DEPLOY.glob("obrec-*.service")) + ["obrec-prune.timer"]
+UNITS = [*sorted(p.name for p in DEPLOY.glob("obrec-*.service")), "obrec-prune.timer"]
 MAX_EXPOSURE = 20
 """``systemd-analyze security`` level times 10: 2.0 of 10 is what systemd calls "OK"."""
 

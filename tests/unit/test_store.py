@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError, UsageError
+from recorder.storage.backup import backup
 from recorder.storage.codec import MAX_TS_S, snapshot_key, symbol_end
 from recorder.storage.store import (
     GapRecord,
     PendingWrites,
     Store,
-    backup,
     gap_key,
     session_key,
 )
