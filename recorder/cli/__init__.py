@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from recorder.cli import config, plot, read, record, simulate
+from recorder.cli import backup, config, plot, read, record, simulate
 from recorder.cli.common import app, stderr
 from recorder.errors import RecorderError
 
@@ -21,6 +21,7 @@ for command in (
     plot.plot,
     read.prune,
     read.stats,
+    backup.backup,
     record.demo,
     simulate.simulate,
     config.config,

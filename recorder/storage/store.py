@@ -4,7 +4,9 @@ Layout: column family ``default`` holds snapshots only (``SYMBOL:seconds`` -> co
 column family ``meta`` holds everything else (``format``, ``gap:SYMBOL:from_s``,
 ``session:start_s``), so a scan of ``SYMBOL:`` keys sees snapshots only. One process writes
 (RocksDB's LOCK file enforces it); readers open read-only, which needs no lock and sees the
-data as of opening. Every rocksdict error is translated here into a ``StorageError``.
+data as of opening. A reader's ``checkpoint`` then ``align`` make a consistent copy beside a
+running writer (``storage/backup.py``). Every rocksdict error is translated here into a
+``StorageError``.
 
 Tuning (measured, see docs/benchmarks.md): zstd everywhere with a stronger level (15) for the
 bottom level, where data settles, and 64 KiB blocks so that consecutive snapshots of a symbol
@@ -24,6 +26,7 @@ from rocksdict import (
     AccessType,
     BlockBasedOptions,
     BottommostLevelCompaction,
+    Checkpoint,
     CompactOptions,
     DBCompressionType,
     Options,
@@ -49,6 +52,7 @@ _BLOCK_SIZE = 64 * 1024
 _TABLE_FILE_BYTES = 8 * 1024 * 1024
 _ZSTD_LEVEL = 3
 _ZSTD_BOTTOM_LEVEL = 15
+_ALIGN_BATCH_WRITES = 10_000
 
 
 def _options() -> Options:
@@ -74,6 +78,11 @@ def _translate(path: Path, exc: Exception) -> StorageError:
         return DatabaseLockedError(
             f"{path} is in use by another obrec process (RocksDB lock held); "
             "stop the other recorder or choose another --db"
+        )
+    if "Permission denied" in text:
+        return StorageError(
+            f"{path}: permission denied; run as the user that records it, or see "
+            "docs/operations.md for reading it as another user"
         )
     return StorageError(f"RocksDB error at {path}: {text}")
 
@@ -251,6 +260,31 @@ class Store:
         files: list[dict[str, Any]] = self._db.live_files()
         return files
 
+    def checkpoint(self, dest: Path) -> None:
+        """RocksDB's checkpoint at the new directory ``dest``: table files hard-linked (copied
+        across filesystems). A reader's checkpoint lacks what the reader holds only in memory
+        (a running writer's latest writes, replayed from its log); ``align`` adds that."""
+        try:
+            Checkpoint(self._db).create_checkpoint(str(dest))
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            if "link file" in str(exc) and "Operation not permitted" in str(exc):
+                raise StorageError(
+                    f"cannot hard-link the files of {self.path} as this user (Linux links only "
+                    "files you own); run obrec backup as the database's owner, or back up to "
+                    "another filesystem (a copy)"
+                ) from exc
+            raise _translate(self.path, exc) from exc
+
+    def align(self, view: Store) -> tuple[int, int]:
+        """Make this (writable) store hold exactly ``view``'s keys and values, in both column
+        families, writing only the difference. Returns ``view``'s snapshots and the writes."""
+        try:
+            snapshots, writes = _align(self._db, view._db, None)
+            meta = self._db.get_column_family_handle(META_CF)
+            return snapshots, writes + _align(self._meta(), view._meta(), meta)[1]
+        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
+            raise _translate(self.path, exc) from exc
+
     # -- reading ----------------------------------------------------------------------------
 
     def scan(self, symbol: str, from_s: int, to_s: int) -> Iterator[tuple[bytes, bytes]]:
@@ -331,3 +365,40 @@ def gap_entry(symbol: str, from_s: int, to_s: int, reason: str) -> tuple[bytes, 
 
 def session_key(start_s: int) -> bytes:
     return SESSION_PREFIX + f"{start_s:010d}".encode()
+
+
+def _align(copy: Rdict, view: Rdict, family: Any) -> tuple[int, int]:
+    """Make ``copy`` hold exactly ``view``'s keys and values by one merged scan of both,
+    writing only the difference: a put for each missing or different value, a range delete
+    for each run of keys the view does not have. Returns the view's keys and the writes."""
+    have, want = copy.iter(), view.iter()  # each iterator reads a fixed snapshot of its DB
+    have.seek_to_first()
+    want.seek_to_first()
+    batch = WriteBatch(raw_mode=True)
+    keys = writes = 0
+    while want.valid():
+        keys += 1
+        key = bytes(want.key())
+        if have.valid() and (extra := bytes(have.key())) < key:
+            batch.delete_range(extra, key, family)
+            writes += 1
+            have.seek(key)
+        if have.valid() and bytes(have.key()) == key:
+            if have.value() != want.value():
+                batch.put(key, want.value(), family)
+                writes += 1
+            have.next()
+        else:
+            batch.put(key, want.value(), family)
+            writes += 1
+        want.next()
+        if batch.len() >= _ALIGN_BATCH_WRITES:
+            copy.write(batch)
+            batch = WriteBatch(raw_mode=True)
+    if have.valid():  # the copy's keys past the view's last one
+        extra = bytes(have.key())
+        have.seek_to_last()
+        batch.delete_range(extra, bytes(have.key()) + b"\0", family)
+        writes += 1
+    copy.write(batch)
+    return keys, writes

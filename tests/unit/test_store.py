@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError
+from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError, UsageError
+from recorder.storage.backup import backup
 from recorder.storage.codec import MAX_TS_S, snapshot_key, symbol_end
 from recorder.storage.store import (
     GapRecord,
@@ -235,3 +236,89 @@ def test_gaps_round_trip(db_path: Path) -> None:
         ]
         assert list(reader.meta_items(b"session:")) == [(b"session:1737158000", {"pid": 1})]
         assert reader.symbols() == []
+
+
+# -- backup -------------------------------------------------------------------------------------
+
+
+def _everything(path: Path) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, object]]]:
+    """Every snapshot (raw) and every meta record of a directory, through a reader."""
+    with Store.open_reader(path) as reader:
+        snapshots = [
+            (bytes(k), bytes(v)) for s in reader.symbols() for k, v in reader.scan(s, 0, MAX_TS_S)
+        ]
+        return snapshots, [*reader.meta_items(b"format"), *reader.meta_items(b"gap:")]
+
+
+def _inodes(path: Path) -> set[int]:
+    return {f.stat().st_ino for f in path.glob("*.sst")}
+
+
+def test_backup_beside_an_open_writer_holds_exactly_what_a_reader_sees(
+    db_path: Path, writer: Store, tmp_path: Path
+) -> None:
+    _put(writer, "BTCUSDT", *range(1, 11))
+    _put(writer, "ETHUSDT", 1, 2, 3)
+    writer.put_meta(gap_key("BTCUSDT", 0), {"to": 0, "reason": "startup"})
+    writer.put_meta(gap_key("ETHUSDT", 5), {"to": 6, "reason": "disconnect"})
+    writer.flush()  # into table files; what follows stays in the writer's memory (and WAL)
+    writer.write(
+        PendingWrites(
+            delete_ranges=[
+                (snapshot_key("BTCUSDT", 3), snapshot_key("BTCUSDT", 6)),
+                (snapshot_key("ETHUSDT", 2), symbol_end("ETHUSDT")),  # the last keys of all
+            ],
+            meta_deletes=[gap_key("ETHUSDT", 5)],  # the last meta key
+        )
+    )
+    _put(writer, "BTCUSDT", 7, tag="-repaired")
+    _put(writer, "BTCUSDT", 11, 12)
+    expected = _everything(db_path)
+    assert [k for k, _ in expected[0]][:3] == [snapshot_key("BTCUSDT", s) for s in (1, 2, 6)]
+
+    result = backup(db_path, tmp_path / "copy")
+
+    assert _everything(tmp_path / "copy") == expected
+    assert result.snapshots == len(expected[0]) == 10
+    assert result.writes == 6  # two ranges and a meta record deleted, three seconds put
+    assert _inodes(tmp_path / "copy") & _inodes(db_path)  # hard links, not copies
+    assert not (tmp_path / "copy.partial").exists()
+    _put(writer, "BTCUSDT", 13)  # the source goes on; the copy is its own database
+    assert _everything(tmp_path / "copy") == expected
+
+
+def test_backup_of_a_closed_directory_is_the_checkpoint_alone(
+    db_path: Path, tmp_path: Path
+) -> None:
+    with Store.open_writer(db_path) as store:
+        _put(store, "BTCUSDT", 1, 2, 3)
+    result = backup(db_path, tmp_path / "a" / "b" / "copy")
+    assert result.writes == 0
+    assert _everything(tmp_path / "a" / "b" / "copy") == _everything(db_path)
+
+
+@pytest.mark.parametrize(
+    ("existing", "dest", "words"),
+    [
+        ("copy", "copy", "exists"),
+        ("copy.partial", "copy", "copy.partial exists"),  # left by an interrupted backup
+        (None, "db/copy", "inside the database"),
+    ],
+)
+def test_backup_refuses_an_existing_or_nested_destination(
+    db_path: Path, tmp_path: Path, existing: str | None, dest: str, words: str
+) -> None:
+    with Store.open_writer(db_path) as store:
+        _put(store, "BTCUSDT", 1)
+    if existing:
+        (tmp_path / existing).mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(UsageError, match=words):
+        backup(db_path, tmp_path / dest)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_backup_of_a_missing_database_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseMissingError):
+        backup(tmp_path / "nothing", tmp_path / "copy")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,36 @@
+"""``obrec backup``: a consistent copy of a database directory, taken while it is recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from recorder.cli.common import DbOption, stderr
+from recorder.config import default_db_path
+from recorder.render import human_bytes
+from recorder.storage.backup import backup as backup_store
+
+
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new directory for the copy; must not exist.")],
+    db: DbOption = None,
+) -> None:
+    """Copy the database into a new directory DEST as it is now, even while it is recorded.
+
+    Table files are hard-linked when DEST is on the same filesystem (almost no extra space) and
+    copied otherwise. DEST is itself a database: read it with --db DEST, or restore it by
+    stopping the recorder and putting DEST in the database's place.
+
+    Example (cron): obrec backup --db /var/lib/obrec/db /var/backups/obrec/$(date +%F)
+    """
+    source = db or default_db_path()
+    result = backup_store(source, dest)
+    size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
+    stderr.print(
+        f"backed up {source} to {dest}: {result.snapshots:,} snapshots, {human_bytes(size)} "
+        f"({result.writes:,} recent writes added to the checkpoint)",
+        highlight=False,
+        soft_wrap=True,
+    )

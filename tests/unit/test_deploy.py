@@ -1,0 +1,63 @@
+"""The systemd units in deploy/, checked by systemd's own tools as shipped (only the path of
+``obrec`` is changed, to this environment's): ``systemd-analyze verify`` (syntax, unknown keys,
+bad values, missing executables, a timer's service) and ``security`` (the sandbox's exposure)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEPLOY = Path(__file__).parents[2] / "deploy"
+INSTALLED = "/opt/obrec/bin/obrec"
+UNITS = [*sorted(p.name for p in DEPLOY.glob("obrec-*.service")), "obrec-prune.timer"]
+MAX_EXPOSURE = 20
+"""``systemd-analyze security`` level times 10: 2.0 of 10 is what systemd calls "OK"."""
+
+
+@pytest.fixture
+def units(tmp_path: Path) -> Path:
+    obrec = Path(sys.executable).parent / "obrec"
+    assert obrec.is_file(), "the project's venv has no obrec script; run uv sync"
+    for name in UNITS:
+        text = (DEPLOY / name).read_text()
+        (tmp_path / name).write_text(text.replace(INSTALLED, str(obrec)))
+    return tmp_path
+
+
+def analyze(units: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["systemd-analyze", *args],
+        cwd=units,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def instances(names: list[str]) -> list[str]:
+    """A template is checked through an instance of it."""
+    return [name.replace("@.", "@test.") for name in names]
+
+
+def test_every_unit_runs_the_installed_obrec() -> None:
+    for name in UNITS:
+        text = (DEPLOY / name).read_text()
+        assert INSTALLED in text or name.endswith(".timer"), name
+    assert set(UNITS) >= {"obrec-record.service", "obrec-record@.service", "obrec-prune.service"}
+
+
+def test_systemd_analyze_verify_finds_nothing(units: Path) -> None:
+    result = analyze(units, "verify", "--man=no", *instances(UNITS))
+    assert result.returncode == 0, result.stderr
+    about_ours = [line for line in result.stderr.splitlines() if "obrec" in line]
+    assert about_ours == []
+
+
+@pytest.mark.parametrize("name", instances([u for u in UNITS if u.endswith(".service")]))
+def test_sandbox_exposure_is_low(units: Path, name: str) -> None:
+    result = analyze(units, "security", "--offline=true", f"--threshold={MAX_EXPOSURE}", name)
+    assert result.returncode == 0, result.stdout.splitlines()[-1]
