@@ -240,3 +240,12 @@ def test_the_documented_example_file_is_accepted(doc: str, tmp_path: Path) -> No
     assert values["stats"]["db"] == values["export"]["db"] == "/srv/obrec"
     assert values["export"]["format"] == "parquet"
     assert sources["retain"] == "file"
+
+
+@pytest.mark.parametrize("name", ["obrec.toml", "instance.toml.example"])
+def test_the_shipped_deploy_configs_load(name: str) -> None:
+    config = Path(__file__).parents[2] / "deploy" / name
+    values, sources = show("--config", str(config), "config", "show", "--command", "record")
+    assert values["record"]["log-format"] == "json", "journald gets JSON lines"
+    assert sources["metrics-port"] == sources["symbols"] == "file"
+    assert values["record"]["db"].startswith("/var/lib/obrec/"), "its StateDirectory"

@@ -164,26 +164,37 @@ def test_close_frames_at_connection_age_are_reconnected(tmp_path: Path) -> None:
     assert len(stored) >= 3
 
 
-def test_connections_roll_over_before_the_age_limit_without_losing_a_second(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("faults", "config"),
+    [
+        pytest.param(FaultPlan(close_after_s=6.0), {"rollover_after_s": 2.0}, id="age-limit"),
+        pytest.param(
+            FaultPlan(shutdown_after_s=2.0, shutdown_grace_s=3.0), {}, id="serverShutdown"
+        ),
+    ],
+)
+def test_connections_roll_over_make_before_break_without_losing_a_second(
+    tmp_path: Path, faults: FaultPlan, config: dict[str, float]
 ) -> None:
-    """The server closes every connection 4 s after it opened (Binance: 24 h); the recorder
-    replaces each one after 2 s, make-before-break, so nothing is lost and nobody resyncs."""
+    """The server closes every connection a few seconds after it opened (Binance: 24 h), either
+    silently at an age the recorder anticipates, or after announcing serverShutdown. Each is
+    replaced make-before-break: nothing is lost and nobody resyncs."""
     db = tmp_path / "db"
     market = Market([spec_for("BTCUSDT"), spec_for("ETHUSDT")], seed=11, truth_depth=20)
-    recorder = asyncio.run(
-        record_from_simulator(
-            db,
-            market,
-            seconds=11,
-            faults=FaultPlan(close_after_s=4.0),
-            rollover_after_s=2.0,
-        )
-    )
+
+    async def scenario() -> tuple[Recorder, int, int]:
+        async with SimulatorServer(market, faults=faults) as server:
+            recorder = await record_from(server, db, 11, **config)
+            return recorder, server.shutdowns_sent, server.connections_closed
+
+    recorder, shutdowns_sent, closed_by_server = asyncio.run(scenario())
     stored = stored_books(db, ["BTCUSDT", "ETHUSDT"])
     assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
     assert recorder.totals.rollovers >= 3
     assert recorder.totals.reconnects == 0, "no connection was ever lost"
+    assert closed_by_server == 0, "every connection was replaced before the server closed it"
+    if faults.shutdown_after_s is not None:
+        assert shutdowns_sent >= 3
     assert all(sync.resyncs == 0 for sync in recorder.syncs.values())
     assert set(recorder.totals.gaps_by_reason) <= {"startup"}
     busy = sorted(ts for symbol, ts, _, _ in stored if symbol == "BTCUSDT")
