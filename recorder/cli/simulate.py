@@ -91,6 +91,9 @@ def simulate(
         typer.Option("--truth", help="On exit, write the true per-second books here (JSONL)."),
     ] = None,
     truth_depth: Annotated[int, typer.Option("--truth-depth", help="Levels kept in --truth.")] = 20,
+    book_levels: Annotated[
+        int, typer.Option("--book-levels", help="Levels per side of each simulated book.")
+    ] = 5000,
 ) -> None:
     """Run the simulated exchange alone, until SIGINT/SIGTERM.
 
@@ -102,6 +105,8 @@ def simulate(
     from recorder.simulator.server import SimulatorServer, spec_for
 
     names = parse_symbols(symbols)
+    if book_levels < 1:
+        raise UsageError(f"--book-levels {book_levels} must be at least 1")
     try:
         faults = FaultPlan(
             drop_rate=drop_rate,
@@ -129,7 +134,9 @@ def simulate(
     async def serve() -> None:
         stop = stop_on_signals()
         market = Market(
-            [spec_for(s) for s in names], seed=seed, truth_depth=truth_depth if truth else 0
+            [spec_for(s, levels_per_side=book_levels) for s in names],
+            seed=seed,
+            truth_depth=truth_depth if truth else 0,
         )
         try:
             server = SimulatorServer(market, host=host, port=port, faults=faults, seed=seed)
