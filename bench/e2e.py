@@ -55,8 +55,7 @@ def cold_start_s(symbols: int, limit: int) -> int:
     """Seconds the recorder's REST weight budget needs for one depth snapshot of every symbol,
     plus a margin."""
     per_minute = RecordConfig(("BTCUSDT",), Path()).weight_per_minute  # the recorder's default
-    burst = per_minute // 6  # as recorder/app.py builds its WeightBudget
-    needed = max(0, symbols * depth_weight(limit) - burst)
+    needed = symbols * depth_weight(limit)  # its initial burst only shortens this
     return math.ceil(needed * 60 / per_minute) + STARTUP_MARGIN_S
 
 
