@@ -49,9 +49,9 @@ from recorder.config import RecordConfig
 from recorder.errors import (
     ExchangeError,
     RateLimitedError,
-    RecorderError,
     StorageError,
     UnknownSymbolError,
+    first_product_error,
 )
 from recorder.net.feed import StreamFeed
 from recorder.net.rest import RestClient
@@ -159,7 +159,7 @@ class Recorder:
     async def _run_tasks(
         self, session: aiohttp.ClientSession, rest: RestClient, stop: asyncio.Event
     ) -> None:
-        try:
+        with first_product_error():  # e.g. the disk is full
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(c.feed.run(session)) for c in self._connections]
                 tasks += [
@@ -172,12 +172,6 @@ class Recorder:
                 await stop.wait()
                 for task in tasks:
                     task.cancel()
-        except ExceptionGroup as group_error:
-            # A task failed (e.g. the disk is full): surface the product error, not the group.
-            first = group_error.exceptions[0]
-            if isinstance(first, RecorderError):
-                raise first from group_error
-            raise
 
     async def _resolve_symbols(self, rest: RestClient) -> tuple[str, ...]:
         """The configured symbols, checked against exchangeInfo, or all trading ones of a quote."""

@@ -17,6 +17,9 @@ line on stderr and an exit code; library code raises, it never prints.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class RecorderError(Exception):
     """Root of every obrec error; ``exit_code`` is what the CLI exits with."""
@@ -71,3 +74,16 @@ class RateLimitedError(ExchangeError):
         self.retry_after_s = retry_after_s
         kind = "IP banned (418)" if status == 418 else "rate limited (429)"
         super().__init__(f"{kind} by {url}; retry after {retry_after_s:g} s")
+
+
+@contextlib.contextmanager
+def first_product_error() -> Iterator[None]:
+    """Around a ``TaskGroup``: a task that failed with a ``RecorderError`` (the disk is full, the
+    port is taken) surfaces as that error, one line for the user, not as an ``ExceptionGroup``."""
+    try:
+        yield
+    except ExceptionGroup as errors:
+        first = errors.exceptions[0]
+        if isinstance(first, RecorderError):
+            raise first from errors
+        raise

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from recorder.errors import RecorderError, UsageError
+from recorder.errors import UsageError, first_product_error
 from recorder.observe.logs import log_status
 from recorder.observe.panel import show_panel
 from recorder.observe.systemd import Notifier, notify_systemd, watchdog_interval_s
@@ -66,14 +66,9 @@ async def record_observed(recorder: Recorder, stop: asyncio.Event, observers: Ob
 async def _beside(
     main: Coroutine[Any, Any, None], watchers: list[Coroutine[Any, Any, None]]
 ) -> None:
-    try:
+    with first_product_error():
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(watcher) for watcher in watchers]
             await asyncio.wait([group.create_task(main)])
             for task in tasks:
                 task.cancel()
-    except ExceptionGroup as errors:
-        first = errors.exceptions[0]
-        if isinstance(first, RecorderError):
-            raise first from errors
-        raise
