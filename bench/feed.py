@@ -29,6 +29,7 @@ import orjson
 from aiohttp import web
 
 from bench.tape import (
+    GROUPING_WS_BASE,
     TICK_MS,
     ChunkTape,
     build_tape,
@@ -120,6 +121,8 @@ class Feed:
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]
+        if len(self.ws_url) != len(GROUPING_WS_BASE):
+            raise RuntimeError(f"{self.ws_url}: the tape's chunks assume a five-digit port")
         self.t0_s = math.ceil(time.time()) + START_DELAY_S
         self._ticker = asyncio.create_task(self._serve_tape())
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from recorder.binance.endpoints import depth_stream_name
+from recorder.binance.endpoints import connection_groups, depth_stream_name
 from recorder.simulator.market import Market
 from recorder.simulator.server import spec_for
 
@@ -34,7 +34,10 @@ GEN_BASE_MS = 1_800_000_000_000
 """Tick k of the tape is generated at GEN_BASE_MS + k * TICK_MS (a whole second, 13 digits)."""
 TICK_MS = 100
 CHUNK_STREAMS = 32
-"""Divides 1,024, so the recorder's connections of 1,024 streams are unions of whole chunks."""
+"""At most this many streams per chunk; chunks never straddle two of the recorder's connections."""
+GROUPING_WS_BASE = "ws://127.0.0.1:65535"
+"""As long as the feed's URL: the recorder splits streams by URL length (Binance's 8,000
+characters), and the feed listens on an ephemeral port, which has five digits."""
 CHECKPOINT_TICKS = 50
 ZLIB_LEVEL = 3
 E_DIGITS = 13
@@ -134,9 +137,14 @@ def build_tape(
     seed: int = 1,
     truth_depth: int = 0,
 ) -> list[ChunkTape]:
-    """The whole tape, one chunk per CHUNK_STREAMS symbols, made by ``workers`` processes."""
+    """The whole tape in chunks of up to CHUNK_STREAMS symbols, made by ``workers`` processes.
+    Each of the recorder's connections is a union of whole chunks."""
     ticks = seconds * 1000 // TICK_MS
-    chunks = [tuple(symbols[i : i + CHUNK_STREAMS]) for i in range(0, len(symbols), CHUNK_STREAMS)]
+    chunks = [
+        group[i : i + CHUNK_STREAMS]
+        for group in connection_groups(GROUPING_WS_BASE, symbols)
+        for i in range(0, len(group), CHUNK_STREAMS)
+    ]
     jobs = [(chunk, ticks, seed * 1_000 + i, limit, truth_depth) for i, chunk in enumerate(chunks)]
     if workers <= 1:
         return [generate_chunk(*job) for job in jobs]
