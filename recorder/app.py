@@ -36,6 +36,7 @@ from recorder.binance.wire import (
 )
 from recorder.book.exchange_clock import ExchangeClock
 from recorder.book.sync import (
+    EventWindow,
     Gap,
     GapReason,
     Invalidate,
@@ -195,7 +196,8 @@ class Recorder:
         """One sync machine per symbol, and streams spread over as few connections as
         Binance's limits allow (1,024 streams, an 8,000-character URL)."""
         self.symbols = symbols
-        self.syncs = {s: SymbolSync(s, self.config.depth) for s in symbols}
+        window = EventWindow()  # one exchange: one estimate of how stale its snapshots are
+        self.syncs = {s: SymbolSync(s, self.config.depth, window) for s in symbols}
         self.stats = {s: RunStats() for s in symbols}
         self._connections = [
             self._connection(group) for group in connection_groups(self.config.ws_url, symbols)

@@ -37,10 +37,21 @@ from recorder.book.orderbook import Level, OrderBook
 
 MAX_BUFFERED_EVENTS = 5_000
 """About 8 minutes of a 100 ms stream: bounded, so a REST outage cannot grow memory forever."""
-PRE_REQUEST_EVENTS = 20
-"""Events kept while a snapshot request waits for its turn (~2 s of a busy stream), so that a
-mass resync of 1,500 symbols does not hold minutes of events for each. Doubled for a symbol
-whose snapshot turns out older than what was kept."""
+PRE_REQUEST_EVENTS = 50
+"""Events kept while a snapshot request waits for its turn (~5 s of a busy stream), so that a
+mass resync of 1,500 symbols does not hold minutes of events for each."""
+
+
+@dataclass(slots=True)
+class EventWindow:
+    """How many events a symbol keeps while its snapshot request waits. Shared by every symbol
+    of a run: snapshots come from one exchange, so one that turns out older than the events kept
+    makes every symbol keep twice as many."""
+
+    events: int = PRE_REQUEST_EVENTS
+
+    def widen(self) -> None:
+        self.events = min(MAX_BUFFERED_EVENTS, 2 * self.events)
 
 
 class SyncState(Enum):
@@ -110,9 +121,7 @@ Outcome = RequestSnapshot | Synced | Snapshot | Invalidate | Gap
 class SymbolSync:
     """The sync procedure and snapshot clock of one symbol. Feed it; perform what it returns."""
 
-    def __init__(
-        self, symbol: str, depth: int, pre_request_events: int = PRE_REQUEST_EVENTS
-    ) -> None:
+    def __init__(self, symbol: str, depth: int, window: EventWindow | None = None) -> None:
         self.symbol = symbol
         self.depth = depth
         self.book = OrderBook(depth)
@@ -123,7 +132,7 @@ class SymbolSync:
         self._pending: DepthSnapshot | None = None
         self._requested = False
         self._sent = False  # the requested snapshot's REST call has gone out
-        self._keep_unsent = pre_request_events
+        self._window = window if window is not None else EventWindow()
         self._attempt = 0
         self._last_u = 0
         self._last_event_time_ms = 0
@@ -274,7 +283,7 @@ class SymbolSync:
             self._gap_reason is GapReason.STARTUP and event_s < self._gap_from
         ):
             self._gap_from = event_s  # a start-up gap begins at the earliest second seen
-        if len(self._buffer) >= (MAX_BUFFERED_EVENTS if self._sent else self._keep_unsent):
+        if len(self._buffer) >= (MAX_BUFFERED_EVENTS if self._sent else self._window.events):
             del self._buffer[0]  # S2 will then reject any snapshot older than what is kept
         self._buffer.append(event)
         if self._pending is not None:
@@ -303,7 +312,7 @@ class SymbolSync:
         first = buffer[0]
         if first.first_update_id > last_id + 1:
             self._pending = None  # S2: snapshot too old
-            self._keep_unsent = min(MAX_BUFFERED_EVENTS, 2 * self._keep_unsent)
+            self._window.widen()
             self._request(out)
             return
         # S3: first.U <= lastUpdateId + 1 <= first.u

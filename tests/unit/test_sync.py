@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from recorder.binance.wire import DepthSnapshot, DepthUpdate
 from recorder.book.sync import (
+    EventWindow,
     Gap,
     GapReason,
     Invalidate,
@@ -159,17 +160,19 @@ def _feed(sync: SymbolSync, count: int, first_id: int = 1) -> None:
 def test_s1_until_the_request_is_sent_only_the_newest_events_are_kept() -> None:
     """A symbol waiting its turn in a mass resync holds a few events, not minutes of them;
     a snapshot older than what was kept is refused (S2) and the next wait keeps twice as many."""
-    sync = SymbolSync(SYMBOL, depth=5, pre_request_events=4)
+    window = EventWindow(events=4)
+    sync = SymbolSync(SYMBOL, depth=5, window=window)
     _feed(sync, 10)  # ids 1..10; only 7..10 are kept
     sync.on_request_sent()
     assert sync.on_snapshot(snap(5)) == [RequestSnapshot(SYMBOL, 2)], "6 is gone: too old"
+    assert window.events == 8, "every symbol sharing the window keeps more from now on"
     _feed(sync, 10, first_id=11)  # 8 are kept now: 13..20
     sync.on_request_sent()
     assert of_type(sync.on_snapshot(snap(12)), Synced) == [Synced(SYMBOL, 13)]
 
 
 def test_s1_once_the_request_is_sent_every_event_is_kept() -> None:
-    sync = SymbolSync(SYMBOL, depth=5, pre_request_events=4)
+    sync = SymbolSync(SYMBOL, depth=5, window=EventWindow(events=4))
     sync.on_event(ev(1, 1, 1_000))
     sync.on_request_sent()
     _feed(sync, 30, first_id=2)
@@ -328,7 +331,7 @@ class Harness:
         self.stream = stream
         self.depth = depth
         # Keep few events before a request is sent, so that trimming and S2's retries happen.
-        self.sync = SymbolSync(SYMBOL, depth=depth, pre_request_events=3)
+        self.sync = SymbolSync(SYMBOL, depth=depth, window=EventWindow(events=3))
         self.stored: dict[int, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         self.gaps: list[Gap] = []
         self.requested = False
