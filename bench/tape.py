@@ -38,7 +38,9 @@ CHUNK_STREAMS = 32
 GROUPING_WS_BASE = "ws://127.0.0.1:65535"
 """As long as the feed's URL: the recorder splits streams by URL length (Binance's 8,000
 characters), and the feed listens on an ephemeral port, which has five digits."""
-CHECKPOINT_TICKS = 50
+CHECKPOINT_TICKS = 10
+"""A book a second: Binance's snapshots trail its stream by far less, and a recorder keeps
+only a few seconds of events while its request waits (recorder/book/sync.py)."""
 ZLIB_LEVEL = 3
 E_DIGITS = 13
 _E_FIELD = b'"E":'

@@ -46,12 +46,15 @@ mass resync of 1,500 symbols does not hold minutes of events for each."""
 class EventWindow:
     """How many events a symbol keeps while its snapshot request waits. Shared by every symbol
     of a run: snapshots come from one exchange, so one that turns out older than the events kept
-    makes every symbol keep twice as many."""
+    makes every symbol keep twice as many. Many symbols refused under the same window widen it
+    once, not once each (that would reach the maximum, and its memory, at once)."""
 
     events: int = PRE_REQUEST_EVENTS
 
-    def widen(self) -> None:
-        self.events = min(MAX_BUFFERED_EVENTS, 2 * self.events)
+    def widen_from(self, events: int) -> None:
+        """A snapshot was older than the ``events`` kept before its request went out."""
+        if events == self.events:
+            self.events = min(MAX_BUFFERED_EVENTS, 2 * self.events)
 
 
 class SyncState(Enum):
@@ -132,6 +135,7 @@ class SymbolSync:
         self._pending: DepthSnapshot | None = None
         self._requested = False
         self._sent = False  # the requested snapshot's REST call has gone out
+        self._kept_unsent = 0  # the window in force until it went out
         self._window = window if window is not None else EventWindow()
         self._attempt = 0
         self._last_u = 0
@@ -177,6 +181,7 @@ class SymbolSync:
     def on_request_sent(self) -> None:
         """The REST call for the requested snapshot goes out now: keep every event from here."""
         self._sent = True
+        self._kept_unsent = self._window.events
 
     def on_snapshot_failed(self) -> list[Outcome]:
         """The REST call failed; ask again (the caller paces retries by ``attempt``)."""
@@ -312,7 +317,8 @@ class SymbolSync:
         first = buffer[0]
         if first.first_update_id > last_id + 1:
             self._pending = None  # S2: snapshot too old
-            self._window.widen()
+            if self._sent:
+                self._window.widen_from(self._kept_unsent)
             self._request(out)
             return
         # S3: first.U <= lastUpdateId + 1 <= first.u

@@ -80,7 +80,9 @@ def test_patch_refuses_a_time_of_another_width() -> None:
         patch_event_times(bytearray(20), array("I", [0]), GEN_BASE_MS * 10)
 
 
-CPS = [Checkpoint(i * CHECKPOINT_TICKS, 1000 + i, b"") for i in range(3)]
+C = CHECKPOINT_TICKS
+CPS = [Checkpoint(i * C, 1000 + i, b"") for i in range(3)]
+MID = C + C // 2  # a tick between the second and the third checkpoint
 
 
 @pytest.mark.parametrize(
@@ -88,11 +90,11 @@ CPS = [Checkpoint(i * CHECKPOINT_TICKS, 1000 + i, b"") for i in range(3)]
     [
         (-1, None, 0),  # nothing sent yet: the first checkpoint, which the stream will pass
         (-1, 0, 0),
-        (70, 0, 50),  # the client buffered everything after tick 50: bridge from there
-        (70, 51, 50),  # ... including tick 51, the first one after the checkpoint
-        (70, 52, 100),  # the event after tick 50 was never sent to it: wait for the next one
-        (70, None, 100),  # not subscribed: a checkpoint the stream has yet to reach
-        (50, 0, 50),
+        (MID, 0, C),  # the client buffered everything after tick C: bridge from there
+        (MID, C + 1, C),  # ... including tick C + 1, the first one after the checkpoint
+        (MID, C + 2, 2 * C),  # the event after tick C was never sent to it: wait for the next
+        (MID, None, 2 * C),  # not subscribed: a checkpoint the stream has yet to reach
+        (C, 0, C),
     ],
 )
 def test_pick_checkpoint_answers_one_the_client_can_bridge(
@@ -104,5 +106,5 @@ def test_pick_checkpoint_answers_one_the_client_can_bridge(
 
 
 def test_pick_checkpoint_is_none_when_the_tape_has_none_left() -> None:
-    assert pick_checkpoint(CPS, 120, 115) is None
-    assert pick_checkpoint(CPS, 120, 0) is CPS[2]
+    assert pick_checkpoint(CPS, 2 * C + C // 2, 2 * C + C // 4) is None
+    assert pick_checkpoint(CPS, 2 * C + C // 2, 0) is CPS[2]

@@ -171,6 +171,17 @@ def test_s1_until_the_request_is_sent_only_the_newest_events_are_kept() -> None:
     assert of_type(sync.on_snapshot(snap(12)), Synced) == [Synced(SYMBOL, 13)]
 
 
+def test_many_symbols_refused_under_one_window_widen_it_once() -> None:
+    window = EventWindow(events=4)
+    syncs = [SymbolSync(SYMBOL, depth=5, window=window) for _ in range(3)]
+    for sync in syncs:
+        _feed(sync, 10)
+        sync.on_request_sent()
+    for sync in syncs:
+        assert sync.on_snapshot(snap(5)) == [RequestSnapshot(SYMBOL, 2)]
+    assert window.events == 8, "three refusals of one round double it once"
+
+
 def test_s1_once_the_request_is_sent_every_event_is_kept() -> None:
     sync = SymbolSync(SYMBOL, depth=5, window=EventWindow(events=4))
     sync.on_event(ev(1, 1, 1_000))
