@@ -1,13 +1,13 @@
-"""Soak: 50 symbols for three minutes with every fault at once, as separate processes.
+"""Soak: 50 symbols for two and a half minutes with every fault at once, as separate processes.
 
 Books have 1,000 levels a side, what a REST snapshot holds, so that memory is at its steady
 size once every symbol is in sync: a 5,000-level book would keep growing for minutes as the
 stream fills in what the snapshot left out, which is not a leak.
 
 Faults: dropped events, garbage frames, stale and slow REST snapshots, pings with a pong
-deadline, and a serverShutdown on every connection once it is 50 s old (so three make-before-
+deadline, and a serverShutdown on every connection once it is 40 s old (so three make-before-
 break rollovers under load). The age-based close and abort faults are set too but, as on
-Binance, a connection replaced every 50 s never reaches them; they are covered by their own
+Binance, a connection replaced every 40 s never reaches them; they are covered by their own
 tests (tests/integration/test_record_simulator.py).
 
 The coverage bound follows from the REST budget: at 50 weight per snapshot and the recorder's
@@ -31,7 +31,7 @@ from tests.helpers import mismatches, truth_from_lines
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(400)]
 SYMBOLS = [f"S{i:02d}USDT" for i in range(50)]
-SECONDS = 180
+SECONDS = 150
 
 
 def rss_kib(pid: int) -> int:
@@ -54,7 +54,7 @@ def test_fifty_symbols_with_every_fault_stay_exact_covered_and_flat(tmp_path: Pa
         "--rest-jitter", "0.4",
         "--ping-interval", "5",
         "--pong-timeout", "15",
-        "--shutdown-after", "50",
+        "--shutdown-after", "40",
         "--shutdown-grace", "10",
         "--close-after", "100",
         "--abort-after", "170",
