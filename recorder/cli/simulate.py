@@ -13,6 +13,10 @@ import typer
 from recorder.cli.common import stop_on_signals
 from recorder.config import parse_symbols
 from recorder.errors import UsageError
+from recorder.simulator.faults import FaultPlan
+
+DEFAULTS = FaultPlan()
+"""Binance's own limits and no faults: each flag's default is the plan's."""
 
 
 def simulate(
@@ -24,68 +28,68 @@ def simulate(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated market.")] = 1,
     drop_rate: Annotated[
         float, typer.Option("--drop-rate", help="Chance that a diff event is never sent (0-1).")
-    ] = 0.0,
+    ] = DEFAULTS.drop_rate,
     malformed_rate: Annotated[
         float, typer.Option("--malformed-rate", help="Chance of a garbage frame after a real one.")
-    ] = 0.0,
+    ] = DEFAULTS.malformed_rate,
     abort_after: Annotated[
         float | None,
         typer.Option(
             "--abort-after", help="Drop each connection abruptly after this many seconds."
         ),
-    ] = None,
+    ] = DEFAULTS.abort_after_s,
     close_after: Annotated[
         float | None,
         typer.Option(
             "--close-after", help="Close each connection (close frame) after this many seconds."
         ),
-    ] = None,
+    ] = DEFAULTS.close_after_s,
     weight_limit: Annotated[
         int, typer.Option("--weight-limit", help="REST weight per window before 429s.")
-    ] = 6000,
+    ] = DEFAULTS.weight_limit,
     weight_window: Annotated[
         float, typer.Option("--weight-window", help="Seconds per REST weight window.")
-    ] = 60.0,
-    ban: Annotated[float, typer.Option("--ban", help="Seconds a 418 ban lasts.")] = 120.0,
+    ] = DEFAULTS.weight_window_s,
+    ban: Annotated[float, typer.Option("--ban", help="Seconds a 418 ban lasts.")] = DEFAULTS.ban_s,
     shutdown_after: Annotated[
         float | None,
         typer.Option(
             "--shutdown-after",
             help="Send a serverShutdown event on each connection after this many seconds.",
         ),
-    ] = None,
+    ] = DEFAULTS.shutdown_after_s,
     shutdown_grace: Annotated[
         float,
         typer.Option(
             "--shutdown-grace", help="Seconds from serverShutdown to the close (Binance: ~600)."
         ),
-    ] = 10.0,
+    ] = DEFAULTS.shutdown_grace_s,
     ping_interval: Annotated[
         float, typer.Option("--ping-interval", help="Seconds between server pings (Binance: 20).")
-    ] = 20.0,
+    ] = DEFAULTS.ping_interval_s,
     pong_timeout: Annotated[
         float,
         typer.Option(
             "--pong-timeout", help="Close a connection whose ping is unanswered this long."
         ),
-    ] = 60.0,
+    ] = DEFAULTS.pong_timeout_s,
     stale_snapshot_rate: Annotated[
         float,
         typer.Option(
             "--stale-snapshot-rate", help="Chance that a depth answer is an old book (0-1)."
         ),
-    ] = 0.0,
+    ] = DEFAULTS.stale_snapshot_rate,
     stale_by: Annotated[
         float, typer.Option("--stale-by", help="How many seconds old a stale depth answer is.")
-    ] = 5.0,
+    ] = DEFAULTS.stale_by_s,
     rest_delay: Annotated[
         float,
         typer.Option("--rest-delay", help="Seconds before each depth answer is sent."),
-    ] = 0.0,
+    ] = DEFAULTS.rest_delay_s,
     rest_jitter: Annotated[
         float,
         typer.Option("--rest-jitter", help="Up to this many random seconds more delay."),
-    ] = 0.0,
+    ] = DEFAULTS.rest_jitter_s,
     truth: Annotated[
         Path | None,
         typer.Option("--truth", help="On exit, write the true per-second books here (JSONL)."),
@@ -100,7 +104,6 @@ def simulate(
     Example: obrec simulate --port 8765, then
     obrec record --symbols BTCUSDT --rest-url http://127.0.0.1:8765 --ws-url ws://127.0.0.1:8765
     """
-    from recorder.simulator.faults import FaultPlan
     from recorder.simulator.market import Market
     from recorder.simulator.server import SimulatorServer, spec_for
 
