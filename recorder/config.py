@@ -15,6 +15,8 @@ from recorder.binance.endpoints import (
 from recorder.errors import UsageError
 
 DB_ENV = "OBREC_DB"
+WEIGHT_PER_MINUTE = 4800
+"""Our default pace: 80 % of Binance's 6,000 REST weight per minute and IP."""
 MAX_DEPTH = 5000
 
 
@@ -66,7 +68,7 @@ class RecordConfig:
     """Record every trading symbol with this quote asset (``--all-usdt``)."""
     retain_s: int | None = None
     """Prune what is older than this, hourly, inside the recorder (``--retain``)."""
-    weight_per_minute: int = 4800
+    weight_per_minute: int = WEIGHT_PER_MINUTE
     """Our pace in REST weight per minute: 80 % of Binance's 6,000 (``--weight-budget``). Other
     clients on the IP are noticed through the exchange's own count and waited for."""
     exchange_weight_limit: int = WEIGHT_BUDGET_PER_MINUTE

@@ -22,7 +22,7 @@ from recorder.cli.common import (
     stderr,
     stop_on_signals,
 )
-from recorder.config import RecordConfig, default_db_path, parse_symbols
+from recorder.config import WEIGHT_PER_MINUTE, RecordConfig, default_db_path, parse_symbols
 from recorder.errors import UsageError
 from recorder.observe.logs import LogFormat, line_handler
 
@@ -65,7 +65,7 @@ def record(
             help="REST weight per minute to pace snapshots at (Binance allows 6000 per IP; "
             "split it between recorders sharing an IP).",
         ),
-    ] = 4800,
+    ] = WEIGHT_PER_MINUTE,
     rollover_after: Annotated[
         str,
         typer.Option(
