@@ -71,7 +71,7 @@ _SNAPSHOT_RETRY_CAP_S = 30.0
 
 @dataclass(slots=True)
 class _Connection:
-    """A group of <= 1,024 symbols on one combined stream, with its exchange clock."""
+    """The symbols of one combined stream (as many as Binance allows), with its exchange clock."""
 
     symbols: tuple[str, ...]
     clock: ExchangeClock

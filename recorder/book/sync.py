@@ -134,8 +134,9 @@ class SymbolSync:
         self._buffer: list[DepthUpdate] = []
         self._pending: DepthSnapshot | None = None
         self._requested = False
-        self._sent = False  # the requested snapshot's REST call has gone out
-        self._kept_unsent = 0  # the window in force until it went out
+        self._sent_under: int | None = None
+        """The event window in force when the requested snapshot's REST call went out; None
+        until it goes out."""
         self._window = window if window is not None else EventWindow()
         self._attempt = 0
         self._last_u = 0
@@ -180,8 +181,7 @@ class SymbolSync:
 
     def on_request_sent(self) -> None:
         """The REST call for the requested snapshot goes out now: keep every event from here."""
-        self._sent = True
-        self._kept_unsent = self._window.events
+        self._sent_under = self._window.events
 
     def on_snapshot_failed(self) -> list[Outcome]:
         """The REST call failed; ask again (the caller paces retries by ``attempt``)."""
@@ -288,7 +288,8 @@ class SymbolSync:
             self._gap_reason is GapReason.STARTUP and event_s < self._gap_from
         ):
             self._gap_from = event_s  # a start-up gap begins at the earliest second seen
-        if len(self._buffer) >= (MAX_BUFFERED_EVENTS if self._sent else self._window.events):
+        unsent = self._sent_under is None
+        if len(self._buffer) >= (self._window.events if unsent else MAX_BUFFERED_EVENTS):
             del self._buffer[0]  # S2 will then reject any snapshot older than what is kept
         self._buffer.append(event)
         if self._pending is not None:
@@ -299,7 +300,7 @@ class SymbolSync:
     def _request(self, out: list[Outcome]) -> None:
         if not self._requested:
             self._requested = True
-            self._sent = False
+            self._sent_under = None
             self._attempt += 1
             out.append(RequestSnapshot(self.symbol, self._attempt))
 
@@ -317,8 +318,8 @@ class SymbolSync:
         first = buffer[0]
         if first.first_update_id > last_id + 1:
             self._pending = None  # S2: snapshot too old
-            if self._sent:
-                self._window.widen_from(self._kept_unsent)
+            if self._sent_under is not None:
+                self._window.widen_from(self._sent_under)
             self._request(out)
             return
         # S3: first.U <= lastUpdateId + 1 <= first.u
