@@ -111,7 +111,7 @@ class Feed:
         return self.t0_s + self.ticks * TICK_MS / 1000
 
     async def start(self) -> None:
-        # A request line of 1,024 stream names is ~22 KB, past aiohttp's 8 KiB default.
+        # The recorder keeps its URLs within Binance's 8,000 characters; other clients may not.
         app = web.Application(handler_args={"max_line_size": MAX_REQUEST_LINE})
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
         app.router.add_get("/api/v3/depth", self._depth)

@@ -3,8 +3,8 @@
 Generating 15,000 events/s costs about 1.4 CPU seconds per second (~90 µs per event), more than
 the machine can spare next to the recorder, so the tape is made before the run, in worker
 processes, and kept as ready WebSocket frames: one buffer per chunk of ``CHUNK_STREAMS`` streams
-per 100 ms tick. Serving a tick is then one socket write per chunk, and a connection (at most
-1,024 streams) is any union of whole chunks. Buffers are kept zlib-compressed (4.3 times smaller;
+per 100 ms tick. Serving a tick is then one socket write per chunk, and each of the recorder's
+connections (split as ``connection_groups`` splits them) is a union of whole chunks. Buffers are kept zlib-compressed (4.3 times smaller;
 inflating 20 MB/s of frames costs the feed about 5 % of a core), since a 1,500-symbol tape of
 several minutes would otherwise need about 20 MB per second of tape.
 
