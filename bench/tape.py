@@ -4,9 +4,10 @@ Generating 15,000 events/s costs about 1.4 CPU seconds per second (~90 µs per e
 the machine can spare next to the recorder, so the tape is made before the run, in worker
 processes, and kept as ready WebSocket frames: one buffer per chunk of ``CHUNK_STREAMS`` streams
 per 100 ms tick. Serving a tick is then one socket write per chunk, and each of the recorder's
-connections (split as ``connection_groups`` splits them) is a union of whole chunks. Buffers are kept zlib-compressed (4.3 times smaller;
-inflating 20 MB/s of frames costs the feed about 5 % of a core), since a 1,500-symbol tape of
-several minutes would otherwise need about 20 MB per second of tape.
+connections (split as ``connection_groups`` splits them) is a union of whole chunks. Buffers are
+kept zlib-compressed (4.3 times smaller; inflating 20 MB/s of frames costs the feed about 5 % of a
+core), since a 1,500-symbol tape of several minutes would otherwise need about 20 MB per second of
+tape.
 
 The clock the tape will be served on is not known while it is made, so events carry the times of
 ``GEN_BASE_MS`` and each frame's ``E`` (13 digits until 2286) is overwritten in place when its
