@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from recorder.binance.endpoints import depth_stream_name
-from recorder.binance.wire import DepthSnapshot, DepthUpdate, decode_frame
+from recorder.binance.wire import DepthUpdate, decode_depth_snapshot, decode_frame
 from recorder.book.sync import Snapshot, SymbolSync
 from recorder.simulator.market import Market
 from recorder.simulator.server import spec_for
@@ -30,7 +30,7 @@ def synced_books(names: list[str], seed: int = 11) -> tuple[Market, dict[str, Sy
         sync = syncs[event["s"]]
         sync.on_event(update)
         depth = depths[event["s"]]
-        sync.on_snapshot(DepthSnapshot(depth["lastUpdateId"], depth["bids"], depth["asks"]))
+        sync.on_snapshot(decode_depth_snapshot(depth))
     return market, syncs
 
 

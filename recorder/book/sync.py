@@ -11,7 +11,8 @@ Sync
   S3  The first applied event must satisfy ``U <= lastUpdateId + 1 <= u``; then the book is live.
   S4  Live, each event must have ``U == previous u + 1``. An event with ``u <= previous u`` is an
       old duplicate and is ignored. Anything else is a sequence gap: the book is lost.
-  S5  A crossed book (best bid >= best ask) or an unparseable level is a lost book too.
+  S5  A crossed book (best bid >= best ask) or a level the book cannot hold is a lost book too.
+      Checked when a second is finalised, on the book that would be stored.
   S6  A lost book keeps buffering and asks for a new snapshot; other symbols are not touched.
 
 Snapshots (``T`` is a unix second; "book at T" means after every event with ``E < (T+1)*1000``)
@@ -127,7 +128,7 @@ class SymbolSync:
     def __init__(self, symbol: str, depth: int, window: EventWindow | None = None) -> None:
         self.symbol = symbol
         self.depth = depth
-        self.book = OrderBook(depth)
+        self.book = OrderBook()
         self.state = SyncState.SYNCING
         self.resyncs = 0
         self.ignored_events = 0
@@ -234,26 +235,32 @@ class SymbolSync:
             self._next_s = event_s
         else:
             self._finalise_until(event_s, out)
+            if self.state is not SyncState.LIVE:  # S5 found the book wrong: resync from here
+                self._buffer_event(event, out)
+                return
         self._apply(event, out)
 
     def _apply(self, event: DepthUpdate, out: list[Outcome]) -> None:
-        """Apply one event; rule S5 loses the book when it stops being trustworthy."""
+        """Apply one event (the book queues it; S5 checks the result when it is sampled)."""
         self._last_u = event.last_update_id
         self._last_event_time_ms = event.event_time_ms
         self._last_recv_time_ms = event.recv_time_ms
-        try:
-            self.book.apply(event.bids, event.asks)
-        except (ValueError, TypeError):
-            self._lose(GapReason.BAD_LEVEL, out)
-            return
-        if self.book.is_crossed():
-            self._lose(GapReason.CROSSED_BOOK, out)
+        self.book.apply(event.bids, event.asks)
 
     def _finalise_until(self, end_s: int, out: list[Outcome]) -> None:
-        """Rule T1/T2: store the current book for every second in ``[_next_s, end_s)``."""
+        """Rule T1/T2: store the current book for every second in ``[_next_s, end_s)``, unless
+        rule S5 finds it wrong."""
         if end_s <= self._next_s:
             return
-        bids, asks = self.book.top(self.depth)
+        try:
+            bids, asks = self.book.top(self.depth)
+            crossed = self.book.is_crossed()
+        except ValueError:
+            self._lose(GapReason.BAD_LEVEL, out)
+            return
+        if crossed:
+            self._lose(GapReason.CROSSED_BOOK, out)
+            return
         for ts_s in range(self._next_s, end_s):
             out.append(
                 Snapshot(
@@ -326,9 +333,9 @@ class SymbolSync:
         self._pending = None
         try:
             self.book.replace(snapshot.bids, snapshot.asks)
-        except (ValueError, TypeError):
+        except ValueError:
             self.book.clear()
-            self._request(out)  # a snapshot with unparseable levels: ask for another
+            self._request(out)  # a snapshot with levels the book cannot hold: ask for another
             return
         self._attempt = 0
         self.state = SyncState.LIVE

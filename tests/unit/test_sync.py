@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -24,20 +24,23 @@ from recorder.book.sync import (
 )
 
 SYMBOL = "BTCUSDT"
-Levels = Sequence[tuple[str, str]]
+Levels = Iterable[tuple[str, str]]
 T = TypeVar("T")
 
 
+def wire(levels: Levels) -> list[tuple[float, float]]:
+    """Levels as the decoder hands them over."""
+    return [(float(price), float(qty)) for price, qty in levels]
+
+
 def ev(first: int, last: int, time_ms: int, bids: Levels = (), asks: Levels = ()) -> DepthUpdate:
-    return DepthUpdate(
-        SYMBOL, time_ms, first, last, [list(b) for b in bids], [list(a) for a in asks], time_ms + 5
-    )
+    return DepthUpdate(SYMBOL, time_ms, first, last, wire(bids), wire(asks), time_ms + 5)
 
 
 def snap(
     last_id: int, bids: Levels = (("10", "1"),), asks: Levels = (("20", "1"),)
 ) -> DepthSnapshot:
-    return DepthSnapshot(last_id, [list(b) for b in bids], [list(a) for a in asks])
+    return DepthSnapshot(last_id, wire(bids), wire(asks))
 
 
 def of_type(outcomes: list[Outcome], kind: type[T]) -> list[T]:
@@ -125,20 +128,28 @@ def test_s4_sequence_gap_loses_the_book_and_asks_again() -> None:
     assert sync.resyncs == 1
 
 
-def test_s5_crossed_book_is_lost() -> None:
+def test_s5_crossed_book_is_lost_instead_of_stored() -> None:
     sync = live_machine(100)
     sync.on_event(ev(102, 102, 1_000_000_200, bids=[("25", "1")]))
+    out = sync.on_event(ev(103, 103, 1_000_003_000))  # ends the crossed book's second
+    assert out == [RequestSnapshot(SYMBOL, 1)]  # nothing of that second was stored
     assert sync.state is SyncState.SYNCING
-    sync.on_event(ev(103, 103, 1_000_003_000))
-    out = sync.on_snapshot(snap(102))
-    assert of_type(out, Gap)[0].reason is GapReason.CROSSED_BOOK
+    out = sync.on_snapshot(snap(102))  # bridged by the buffered event 103
+    assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_000, 1_000_002, GapReason.CROSSED_BOOK)]
 
 
-def test_s5_unparseable_level_is_lost() -> None:
+def test_s5_crossed_book_is_lost_when_the_watermark_ends_its_second() -> None:
     sync = live_machine(100)
-    sync.on_event(ev(102, 102, 1_000_000_200, bids=[("x", "1")]))
+    sync.on_event(ev(102, 102, 1_000_000_200, asks=[("5", "1")]))
+    assert of_type(sync.on_watermark(1_000_001_000), Snapshot) == []
     assert sync.state is SyncState.SYNCING
+
+
+def test_s5_level_the_book_cannot_hold_is_lost() -> None:
+    sync = live_machine(100)
+    sync.on_event(ev(102, 102, 1_000_000_200, bids=[("11", "-1")]))
     sync.on_event(ev(103, 103, 1_000_003_000))
+    assert sync.state is SyncState.SYNCING
     assert of_type(sync.on_snapshot(snap(102)), Gap)[0].reason is GapReason.BAD_LEVEL
 
 
@@ -295,11 +306,16 @@ class TrueStream:
             if event.event_time_ms >= (ts_s + 1) * 1000:
                 break
             state = after
-        bids, asks = state
-        return (
-            sorted(bids.items(), key=lambda kv: -int(kv[0]))[:depth],
-            sorted(asks.items(), key=lambda kv: int(kv[0]))[:depth],
-        )
+        return ordered(*state, depth)
+
+
+def ordered(
+    bids: dict[str, str], asks: dict[str, str], depth: int
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    return (
+        sorted(bids.items(), key=lambda kv: -int(kv[0]))[:depth],
+        sorted(asks.items(), key=lambda kv: int(kv[0]))[:depth],
+    )
 
 
 @st.composite
@@ -318,19 +334,21 @@ def true_streams(draw: st.DrawFn) -> TrueStream:
                 max_size=4,
             )
         )
-        ev_bids: list[list[str]] = []
-        ev_asks: list[list[str]] = []
+        ev_bids: list[tuple[str, str]] = []
+        ev_asks: list[tuple[str, str]] = []
         for is_bid, offset, qty in changes:
             price = str(1 + offset * 2) if is_bid else str(11 + offset * 2)
             side, out = (bids, ev_bids) if is_bid else (asks, ev_asks)
-            out.append([price, qty])
+            out.append((price, qty))
             if qty == "0":
                 side.pop(price, None)
             else:
                 side[price] = qty
         first = update_id + 1
         update_id += len(changes)
-        events.append(DepthUpdate(SYMBOL, time_ms, first, update_id, ev_bids, ev_asks, time_ms))
+        events.append(
+            DepthUpdate(SYMBOL, time_ms, first, update_id, wire(ev_bids), wire(ev_asks), time_ms)
+        )
         states.append((dict(bids), dict(asks)))
     return TrueStream(events, states)
 
@@ -370,8 +388,8 @@ class Harness:
         self.perform(self.sync.on_event(event))
         if self.sync.state is SyncState.LIVE:  # a live book is always the true book
             bids, asks = self.stream.book_after(self.sync.update_id)
-            assert self.sync.book.bids.levels == bids
-            assert self.sync.book.asks.levels == asks
+            size = max(len(bids), len(asks))
+            assert self.sync.book.top(size) == ordered(bids, asks, size)
 
     def send_request(self) -> None:
         self.sent = True
@@ -383,9 +401,7 @@ class Harness:
         index = min(max(self.newest - age, -1), len(self.stream.events) - 1)
         bids, asks = self.stream.states[index + 1]
         last_id = self.stream.events[index].last_update_id if index >= 0 else 100
-        snapshot = DepthSnapshot(
-            last_id, [[*kv] for kv in bids.items()], [[*kv] for kv in asks.items()]
-        )
+        snapshot = DepthSnapshot(last_id, wire(bids.items()), wire(asks.items()))
         self.perform(self.sync.on_snapshot(snapshot))
 
     def check(self) -> None:

@@ -64,10 +64,20 @@ def test_decode_frame_depth_update(as_text: bool) -> None:
         event_time_ms=1737158400123,
         first_update_id=157,
         last_update_id=160,
-        bids=[["97123.45000000", "1.50000000"], ["97123.40000000", "0.00000000"]],
-        asks=[["97123.46000000", "0.25000000"]],
+        bids=[(97123.45, 1.5), (97123.4, 0.0)],
+        asks=[(97123.46, 0.25)],
         recv_time_ms=1737158400150,
     )
+
+
+def test_decode_frame_reads_numbers_however_they_are_written() -> None:
+    """Decoding is lax about spelling, never about value: a number written as a string, or an
+    integer as 1.0, decodes to the same number."""
+    raw = _frame(_data(E="1737158400123", U=157.0, b=[[97123.45, "1.5"]], a=[["1e2", 2]]))
+    update = decode_frame(raw, recv_time_ms=0)
+    assert isinstance(update, DepthUpdate)
+    assert (update.event_time_ms, update.first_update_id) == (1737158400123, 157)
+    assert (update.bids, update.asks) == ([(97123.45, 1.5)], [(100.0, 2.0)])
 
 
 def test_decode_frame_single_update_id_and_empty_sides() -> None:
@@ -121,8 +131,12 @@ def test_decode_frame_other_event_without_stream() -> None:
         pytest.param(_frame(_data(b=_DROP)), id="missing-b"),
         pytest.param(_frame(_data(a=_DROP)), id="missing-a"),
         pytest.param(_frame(_data(E=_DROP)), id="missing-E"),
-        pytest.param(_frame(_data(E="1737158400123")), id="E-string"),
-        pytest.param(_frame(_data(E=1737158400123.0)), id="E-float"),
+        pytest.param(_frame(_data(E="soon")), id="E-text"),
+        pytest.param(_frame(_data(E=1737158400123.5)), id="E-fraction"),
+        pytest.param(_frame(_data(b=[["97123.45", "lots"]])), id="qty-text"),
+        pytest.param(_frame(_data(b=[["97123.45"]])), id="level-without-qty"),
+        pytest.param(_frame(_data(a=[["1", "2", "3"]])), id="level-of-three"),
+        pytest.param(_frame(_data(a=[None])), id="level-null"),
         pytest.param(_frame(_data(U=True)), id="U-bool"),
         pytest.param(_frame(_data(u=None)), id="u-null"),
         pytest.param(_frame(_data(s=1)), id="s-number"),
@@ -154,7 +168,7 @@ def test_malformed_excerpt_is_cut() -> None:
 def test_decode_depth_snapshot() -> None:
     body = {"lastUpdateId": 1027024, "bids": [["4.00000000", "431.00000000"]], "asks": []}
     assert decode_depth_snapshot(body) == DepthSnapshot(
-        last_update_id=1027024, bids=[["4.00000000", "431.00000000"]], asks=[]
+        last_update_id=1027024, bids=[(4.0, 431.0)], asks=[]
     )
 
 
@@ -168,7 +182,8 @@ def test_decode_depth_snapshot() -> None:
         {"bids": [], "asks": []},
         {"lastUpdateId": 1, "asks": []},
         {"lastUpdateId": 1, "bids": []},
-        {"lastUpdateId": "1", "bids": [], "asks": []},
+        {"lastUpdateId": "one", "bids": [], "asks": []},
+        {"lastUpdateId": 1, "bids": [["4.0", "x"]], "asks": []},
         {"lastUpdateId": True, "bids": [], "asks": []},
         {"lastUpdateId": 1, "bids": {}, "asks": []},
         {"lastUpdateId": 1, "bids": [], "asks": None},
