@@ -10,7 +10,8 @@ import orjson
 
 from recorder.binance.endpoints import depth_stream_name
 from recorder.binance.wire import DepthUpdate, decode_depth_snapshot, decode_frame
-from recorder.book.sync import Snapshot, SymbolSync
+from recorder.book.snapshot import Snapshot
+from recorder.book.sync import SymbolSync
 from recorder.simulator.market import Market
 from recorder.simulator.server import spec_for
 from recorder.storage.codec import Encoder, snapshot_key

@@ -15,7 +15,7 @@ import time
 
 from bench.common import frames, synced_books
 from recorder.binance.wire import DepthUpdate, decode_frame
-from recorder.book.sync import Snapshot
+from recorder.book.snapshot import Snapshot
 from recorder.storage.codec import Encoder
 
 

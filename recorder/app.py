@@ -35,6 +35,7 @@ from recorder.binance.wire import (
     decode_frame,
 )
 from recorder.book.exchange_clock import ExchangeClock
+from recorder.book.snapshot import Snapshot
 from recorder.book.sync import (
     EventWindow,
     Gap,
@@ -42,7 +43,6 @@ from recorder.book.sync import (
     Invalidate,
     Outcome,
     RequestSnapshot,
-    Snapshot,
     SymbolSync,
     Synced,
 )

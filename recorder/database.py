@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from recorder.book.sync import Snapshot
+from recorder.book.snapshot import Snapshot
 from recorder.errors import CorruptValueError, UnknownSymbolError, UsageError
 from recorder.storage.codec import (
     FORMAT_VERSION,

@@ -27,7 +27,7 @@ from typing import IO
 
 import orjson
 
-from recorder.book.sync import Snapshot
+from recorder.book.snapshot import Snapshot
 from recorder.database import Database
 from recorder.errors import UsageError
 

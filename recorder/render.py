@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from recorder.book.sync import Snapshot
+from recorder.book.snapshot import Snapshot
 from recorder.database import DatabaseStats
 from recorder.timeparse import format_time
 

@@ -27,8 +27,8 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-Level = tuple[str, str]
-"""A (price, quantity) pair of exact decimal strings."""
+from recorder.book.snapshot import Level
+
 Change = tuple[float, float]
 """An absolute (price, quantity) change as decoded from the wire; quantity 0 removes the level."""
 

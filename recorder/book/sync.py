@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from recorder.binance.wire import DepthSnapshot, DepthUpdate
-from recorder.book.orderbook import Level, OrderBook
+from recorder.book.orderbook import OrderBook
+from recorder.book.snapshot import Snapshot
 
 MAX_BUFFERED_EVENTS = 5_000
 """About 8 minutes of a 100 ms stream: bounded, so a REST outage cannot grow memory forever."""
@@ -86,19 +87,6 @@ class Synced:
 
     symbol: str
     update_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The final book of second ``ts_s``: store it."""
-
-    symbol: str
-    ts_s: int
-    event_time_ms: int
-    update_id: int
-    recv_time_ms: int
-    bids: list[Level]
-    asks: list[Level]
 
 
 @dataclass(frozen=True, slots=True)

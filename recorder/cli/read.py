@@ -12,7 +12,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from recorder.book.sync import Snapshot
+from recorder.book.snapshot import Snapshot
 from recorder.cli.common import DbOption, SkipCorruptOption, choice, progress, stderr
 from recorder.config import default_db_path, parse_symbols
 from recorder.database import Database, check_window

@@ -19,8 +19,7 @@ from typing import Any, cast
 
 import ormsgpack
 
-from recorder.book.orderbook import Level
-from recorder.book.sync import Snapshot
+from recorder.book.snapshot import Level, Snapshot
 
 FORMAT_VERSION = 1
 KEY_SEPARATOR = ":"

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recorder.book.orderbook import Level
-from recorder.book.sync import Snapshot
+from recorder.book.snapshot import Level, Snapshot
 from recorder.storage.codec import (
     FORMAT_VERSION,
     MAX_TS_S,

@@ -10,7 +10,7 @@ from pathlib import Path
 import ormsgpack
 import pytest
 
-from recorder.book.orderbook import Level
+from recorder.book.snapshot import Level
 from recorder.database import Database
 from recorder.errors import (
     CorruptValueError,

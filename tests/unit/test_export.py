@@ -11,8 +11,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from recorder.book.orderbook import Level
-from recorder.book.sync import Snapshot
+from recorder.book.snapshot import Level, Snapshot
 from recorder.database import Database
 from recorder.errors import UnknownSymbolError, UsageError
 from recorder.export import (

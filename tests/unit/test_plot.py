@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recorder.book.orderbook import Level
+from recorder.book.snapshot import Level
 from recorder.database import Database
 from recorder.errors import UsageError
 from recorder.plot import (

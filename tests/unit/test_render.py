@@ -9,8 +9,7 @@ import orjson
 import pytest
 from rich.console import Console
 
-from recorder.book.orderbook import Level
-from recorder.book.sync import Snapshot
+from recorder.book.snapshot import Level, Snapshot
 from recorder.database import DatabaseStats, SymbolStats
 from recorder.export import tardis_header, write_snapshots
 from recorder.render import QueryFormat, human_bytes, snapshot_table, stats_doc

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recorder.binance.wire import DepthSnapshot, DepthUpdate
+from recorder.book.snapshot import Snapshot
 from recorder.book.sync import (
     EventWindow,
     Gap,
@@ -17,7 +18,6 @@ from recorder.book.sync import (
     Invalidate,
     Outcome,
     RequestSnapshot,
-    Snapshot,
     SymbolSync,
     Synced,
     SyncState,
