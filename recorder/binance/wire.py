@@ -1,10 +1,10 @@
 """Binance spot market-data wire schemas and their decoders.
 
 Pure: bytes or parsed JSON in, typed values out, ``MalformedMessageError`` for anything that is not
-what Binance documents. Depth frames are decoded and validated in one pass by msgspec, straight
+what Binance documents. Depth frames are decoded and checked in one C pass by msgspec, straight
 into ``DepthUpdate``: prices and quantities become doubles as they are parsed (the book's
-``recorder.book.orderbook`` says why that is exact), which costs a third of parsing the frame
-into Python objects and checking them by hand (``docs/benchmarks.md``).
+``recorder.book.orderbook`` says why that is exact), for less than orjson would take to parse
+the frame and convert its numbers, unchecked (``bench/decode.py``, ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
