@@ -78,8 +78,8 @@ class BookSide:
 
         They are copied into a flat array at once, while the decoder's objects are still in the
         CPU's cache (read back a second later, they took a sixth of the recorder's CPU at 1,500
-        symbols), and so that those objects are freed at once. A change the book cannot hold raises ValueError
-        at the next read; the caller then treats the book as lost."""
+        symbols), and so that those objects are freed at once. A change the book cannot hold
+        raises ValueError at the next read; the caller then treats the book as lost."""
         self._queued.extend(chain.from_iterable(changes))
 
     def top(self, n: int) -> list[Level]:
