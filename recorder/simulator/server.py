@@ -91,6 +91,8 @@ class SimulatorServer:
         """``serverShutdown`` events sent."""
         self.stale_snapshots = 0
         """Depth answers older than the book (a lower ``lastUpdateId`` than the live one)."""
+        self.depth_weight = 0
+        """Request weight charged for depth answers: the exchange's side of a client's count."""
         self._weight_window = 0
         self._weight_used = 0
         self._limited_until = 0.0
@@ -202,6 +204,7 @@ class SimulatorServer:
         headers = self._spend(depth_weight(limit))
         if isinstance(headers, web.Response):
             return headers
+        self.depth_weight += depth_weight(limit)
         market = self.market.symbols.get(symbol)
         if market is None:
             return _binance_error(400, -1121, "Invalid symbol.")
