@@ -18,6 +18,8 @@ DB_ENV = "OBREC_DB"
 WEIGHT_PER_MINUTE = 4800
 """Our default pace: 80 % of Binance's 6,000 REST weight per minute and IP."""
 MAX_DEPTH = 5000
+ROLLOVER_AFTER_HOURS = 23
+"""Our default connection age for a make-before-break rollover: Binance closes at 24 h."""
 
 
 def default_db_path() -> Path:
@@ -74,7 +76,7 @@ class RecordConfig:
     exchange_weight_limit: int = WEIGHT_BUDGET_PER_MINUTE
     exchange_weight_window_s: float = 60.0
     """The exchange's weight window (tests shorten the simulator's, and this with it)."""
-    rollover_after_s: float = 23 * 3600.0
+    rollover_after_s: float = ROLLOVER_AFTER_HOURS * 3600.0
     """Replace each connection this long after it opened, before Binance closes it at 24 h."""
 
     def __post_init__(self) -> None:

@@ -22,7 +22,13 @@ from recorder.cli.common import (
     stderr,
     stop_on_signals,
 )
-from recorder.config import WEIGHT_PER_MINUTE, RecordConfig, default_db_path, parse_symbols
+from recorder.config import (
+    ROLLOVER_AFTER_HOURS,
+    WEIGHT_PER_MINUTE,
+    RecordConfig,
+    default_db_path,
+    parse_symbols,
+)
 from recorder.errors import UsageError
 from recorder.observe.logs import LogFormat, line_handler
 
@@ -73,7 +79,7 @@ def record(
             help="Replace each WebSocket connection this long after it opened, before "
             "Binance's 24 h limit, without a gap (e.g. 23h).",
         ),
-    ] = "23h",
+    ] = f"{ROLLOVER_AFTER_HOURS}h",
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.")
     ] = "info",
