@@ -12,14 +12,18 @@ waits for the exchange's window to turn, and a 429 never comes.
 
 from __future__ import annotations
 
+BURST_WINDOW_FRACTION = 8
+"""The default burst is one window's worth at our pace divided by this."""
 WINDOW_MARGIN_S = 1.0
 """Wait this long past the exchange's window turn: our clock and the exchange's differ a little."""
 
 
 class WeightBudget:
-    """Pace REST weight at ``per_minute``. Unless given, ``burst`` is what fits in one exchange
-    window beside a full window at our pace, under the ceiling: 600 at 4,800 of 6,000 per
-    minute. A burst never goes below ``min_burst`` (one request must fit)."""
+    """Pace REST weight at ``per_minute``. Unless given, ``burst`` is an eighth of a window at
+    our pace, and never more than fits in one exchange window beside a full window at our pace,
+    under the ceiling: 600 at 4,800 of 6,000 per minute. Proportional to the pace, so recorders
+    that split the IP's budget between them split the burst too (two at 2,400 burst 300 each).
+    A burst never goes below ``min_burst`` (one request must fit)."""
 
     def __init__(
         self,
@@ -36,7 +40,10 @@ class WeightBudget:
         self._exchange_window_s = exchange_window_s
         self._rate_per_s = per_minute / 60.0
         if burst is None:
-            burst = int(self._exchange_ceiling - self._rate_per_s * exchange_window_s)
+            per_window = self._rate_per_s * exchange_window_s
+            burst = int(
+                min(per_window / BURST_WINDOW_FRACTION, self._exchange_ceiling - per_window)
+            )
             burst = max(min_burst, burst)
         if per_minute <= 0 or burst <= 0:
             raise ValueError("weight budget and burst must be positive")

@@ -127,6 +127,7 @@ def test_the_exchange_window_can_be_shortened_for_the_simulator() -> None:
         pytest.param(4800, 6000, 60.0, 600, id="binance-default-share"),
         pytest.param(48_000, 6000, 6.0, 600, id="window-shortened-tenfold"),
         pytest.param(6000, 6000, 60.0, 50, id="full-share-still-fits-one-request"),
+        pytest.param(2400, 6000, 60.0, 300, id="a-split-share-splits-the-burst"),
     ],
 )
 def test_default_burst_keeps_one_window_under_the_exchange_ceiling(
