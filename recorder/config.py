@@ -20,6 +20,8 @@ WEIGHT_PER_MINUTE = 4800
 MAX_DEPTH = 5000
 ROLLOVER_AFTER_HOURS = 23
 """Our default connection age for a make-before-break rollover: Binance closes at 24 h."""
+CONNECTION_LIFETIME_S = 24 * 3600
+"""Binance closes every WebSocket connection at this age."""
 
 
 def default_db_path() -> Path:
@@ -92,6 +94,11 @@ class RecordConfig:
             raise UsageError(
                 f"--weight-budget {self.weight_per_minute} is out of range; use 1 to "
                 f"{exchange_per_minute} (the exchange's limit per minute)"
+            )
+        if not 0 < self.rollover_after_s < CONNECTION_LIFETIME_S:
+            raise UsageError(
+                f"--rollover-after {self.rollover_after_s:g} s is out of range; use a duration "
+                "under 24h (Binance closes connections at 24 h), e.g. 23h"
             )
         if self.snapshot_limit < self.depth:
             raise UsageError(

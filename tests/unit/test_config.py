@@ -37,3 +37,9 @@ def test_symbols_and_all_usdt_exclude_each_other(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--all-usdt"):
         RecordConfig((), tmp_path)
     assert RecordConfig((), tmp_path, all_quote="USDT").all_quote == "USDT"
+
+
+@pytest.mark.parametrize("seconds", [0.0, -1.0, 24 * 3600.0, 2 * 86400.0])
+def test_a_rollover_at_or_past_binances_24_hours_is_refused(tmp_path: Path, seconds: float) -> None:
+    with pytest.raises(UsageError, match=r"--rollover-after .* under 24h"):
+        RecordConfig(("BTCUSDT",), tmp_path, rollover_after_s=seconds)
