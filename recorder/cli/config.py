@@ -35,6 +35,8 @@ from recorder.settings import (
 
 _FILE_IN_USE = "obrec.config_file"
 """Key in ``ctx.meta`` (shared by every context of a run) of the config file read, or None."""
+_SCHEMA = "obrec.option_schema"
+"""Key in ``ctx.meta`` of the options' schema, built before environment variables are named."""
 
 
 def _print_version(value: bool) -> None:
@@ -65,8 +67,9 @@ def global_options(
     path = config_in_use(config)
     ctx.meta[_FILE_IN_USE] = path
     group = _group(ctx)
-    if path is not None:
-        ctx.default_map = load_config(path, option_schema(group))
+    ctx.meta[_SCHEMA] = schema = option_schema(group)
+    if path is not None and ctx.invoked_subcommand != "config":  # it loads it when it shows it:
+        ctx.default_map = load_config(path, schema)  # a broken file must not hide its own path
     _name_env_vars(group)
 
 
@@ -160,6 +163,8 @@ def config(
     if flags and command is None:
         raise UsageError("flags after -- belong to one command; name it with --command")
     path = ctx.meta.get(_FILE_IN_USE)
+    if path is not None:
+        ctx.find_root().default_map = load_config(path, ctx.meta[_SCHEMA])
     print("# obrec: effective configuration (flag > env > file > default)")
     print(f"# file: {path or f'none ({default_config_path()} does not exist)'}")
     for name in [command] if command else others:

@@ -204,9 +204,13 @@ def test_a_missing_or_unreadable_file_is_one_line_and_exit_2(
 def test_version_and_help_work_with_a_broken_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OBREC_CONFIG", str(write(tmp_path / "c.toml", "oops")))
+    config = write(tmp_path / "c.toml", "oops")
+    monkeypatch.setenv("OBREC_CONFIG", str(config))
     assert obrec("--version").returncode == 0
     assert obrec("--help").returncode == 0
+    # config path is how one finds the broken file; config show reports what is wrong with it.
+    assert obrec("config", "path").stdout == f"{config}\n"
+    assert_one_line_error(obrec("config", "show"), 2, f"config file {config}", "not valid TOML")
 
 
 @pytest.mark.parametrize(
