@@ -113,6 +113,11 @@ class RecorderCollector:
             ("obrec_rest_requests", "REST depth snapshot requests.", totals.rest_requests),
             ("obrec_rest_weight", "REST request weight this run has spent.", totals.rest_weight),
             ("obrec_rate_limited", "429 and 418 answers.", totals.rate_limited),
+            (
+                "obrec_weight_waits",
+                "Times the exchange's weight count neared its limit and every REST call waited.",
+                totals.weight_waits,
+            ),
         )
         for name, doc, value in counters:
             yield CounterMetricFamily(name, doc, value=value)

@@ -24,6 +24,7 @@ def running() -> FakeRecorder:
     totals.last_write_s = time.time()
     totals.snapshots_written, totals.reconnects, totals.rest_weight = 118, 1, 100
     totals.exchange_used_weight_1m = 240
+    totals.weight_waits = 2
     totals.gaps_by_reason.update({"startup": 2, "disconnect": 1})
     totals.gap_seconds_by_reason.update({"startup": 2, "disconnect": 5})
     totals.write_seconds.observe(0.002, n=3)
@@ -61,6 +62,7 @@ def test_the_collector_copies_counters_gauges_and_histograms() -> None:
     assert got["obrec_reconnects_total", ()] == 1
     assert got["obrec_rest_weight_total", ()] == 100
     assert got["obrec_exchange_used_weight_1m", ()] == 240
+    assert got["obrec_weight_waits_total", ()] == 2
     assert got["obrec_disk_bytes", ()] == 4096
     assert got["obrec_write_seconds_bucket", (("le", "0.001"),)] == 0
     assert got["obrec_write_seconds_bucket", (("le", "0.0025"),)] == 3
