@@ -65,6 +65,8 @@ log = logging.getLogger("obrec")
 
 SNAPSHOT_WORKERS = 4
 RETENTION_INTERVAL_S = 3600.0
+DISK_BYTES_MAX_AGE_S = 30.0
+"""Observers ask every second; measuring lists every file of the directory, in the event loop."""
 MALFORMED_LOG_INTERVAL_S = 10.0
 _SNAPSHOT_RETRY_CAP_S = 30.0
 
@@ -112,6 +114,7 @@ class Recorder:
         self._store: Store | None = None
         self._prune_job: asyncio.Future[None] | None = None
         self._last_encoded: tuple[object, object, int, bytes] | None = None
+        self._disk_bytes: tuple[float, int] | None = None  # (measured at, bytes)
 
     def now_ms(self) -> int:
         return int(self._wall() * 1000)
@@ -123,8 +126,13 @@ class Recorder:
         return SymbolState.RESYNCING if sync.resyncs else SymbolState.SYNCING
 
     def disk_bytes(self) -> int | None:
-        """Bytes of the database directory, None before it is open."""
-        return self._store.size_on_disk() if self._store is not None else None
+        """Bytes of the database directory, None before it is open; at most 30 s old."""
+        if self._store is None:
+            return None
+        now_s = self._wall()
+        if self._disk_bytes is None or now_s - self._disk_bytes[0] >= DISK_BYTES_MAX_AGE_S:
+            self._disk_bytes = (now_s, self._store.size_on_disk())
+        return self._disk_bytes[1]
 
     # -- lifecycle -----------------------------------------------------------------------------
 
