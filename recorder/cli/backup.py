@@ -20,10 +20,11 @@ def backup(
     """Copy the database into a new directory DEST as it is now, even while it is recorded.
 
     Table files are hard-linked when DEST is on the same filesystem (almost no extra space) and
-    copied otherwise. DEST is itself a database: read it with --db DEST, or restore it by
-    stopping the recorder and putting DEST in the database's place.
+    copied otherwise. DEST is itself a database: read it with --db DEST. To restore, stop the
+    recorder and copy the backup into the database's place with obrec backup itself, so that the
+    backup stays untouched (docs/operations.md).
 
-    Example (cron): obrec backup --db /var/lib/obrec/db /var/backups/obrec/$(date +%F)
+    Example: obrec backup --db /var/lib/obrec/db /var/backups/obrec/$(date -u +%F)
     """
     source = db or default_db_path()
     result = backup_store(source, dest)

@@ -1,5 +1,5 @@
-"""1,500 symbols at once: the cold start is paced within the REST budget and spread over
-connections of at most 1,024 streams, with zero 429s and zero 418s."""
+"""1,500 symbols at once: the cold start is paced within the REST budget, one snapshot per book,
+with zero 429s and zero 418s (how the streams are split is tests/unit/test_wire.py's)."""
 
 from __future__ import annotations
 
