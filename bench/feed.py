@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from bench.common import symbol_names
 from bench.tape import (
     GROUPING_WS_BASE,
     TICK_MS,
@@ -35,12 +36,17 @@ from bench.tape import (
     build_tape,
     patch_event_times,
     pick_checkpoint,
-    symbol_names,
 )
-from recorder.binance.endpoints import WEIGHT_HEADER, depth_stream_name, depth_weight
+from recorder.binance.endpoints import (
+    DEPTH_PATH,
+    EXCHANGE_INFO_PATH,
+    WEIGHT_HEADER,
+    depth_stream_name,
+    depth_weight,
+)
 from recorder.cli.common import stop_on_signals
 from recorder.simulator.faults import FaultPlan
-from recorder.simulator.server import EXCHANGE_INFO_WEIGHT, quote_asset
+from recorder.simulator.server import EXCHANGE_INFO_WEIGHT, binance_error, quote_asset
 
 MAX_REQUEST_LINE = 64 * 1024
 START_DELAY_S = 2
@@ -65,10 +71,6 @@ class FeedStats:
 class _Subscriber:
     transport: asyncio.Transport
     chunks: tuple[int, ...]
-
-
-def _error(status: int, code: int, msg: str) -> web.Response:
-    return web.json_response({"code": code, "msg": msg}, status=status)
 
 
 class Feed:
@@ -113,8 +115,8 @@ class Feed:
     async def start(self) -> None:
         # The recorder keeps its URLs within Binance's 8,000 characters; other clients may not.
         app = web.Application(handler_args={"max_line_size": MAX_REQUEST_LINE})
-        app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
-        app.router.add_get("/api/v3/depth", self._depth)
+        app.router.add_get(EXCHANGE_INFO_PATH, self._exchange_info)
+        app.router.add_get(DEPTH_PATH, self._depth)
         app.router.add_get("/stream", self._stream)
         app.router.add_get("/bench/stats", self._stats)
         self._runner = web.AppRunner(app, handle_signals=False)
@@ -200,16 +202,16 @@ class Feed:
         symbol = request.query.get("symbol", "")
         chunk = self._chunk_of.get(symbol)
         if chunk is None:
-            return _error(400, -1121, "Invalid symbol.")
+            return binance_error(400, -1121, "Invalid symbol.")
         if request.query.get("limit") != str(self.limit):
-            return _error(400, -1102, f"this feed was generated for limit={self.limit} only")
+            return binance_error(400, -1102, f"this feed was generated for limit={self.limit} only")
         checkpoint = pick_checkpoint(
             self.tape[chunk].checkpoints[symbol],
             self.stats.sent_tick,
             self._subscribed_tick.get(chunk),
         )
         if checkpoint is None:
-            return _error(503, -1001, "the tape has ended")
+            return binance_error(503, -1001, "the tape has ended")
         self.stats.depth_requests += 1
         return web.Response(
             body=zlib.decompress(checkpoint.body),
@@ -231,12 +233,12 @@ class Feed:
         names = [n for n in request.query.get("streams", "").split("/") if n]
         unknown = [n for n in names if n not in self._symbol_of]
         if not names or unknown:
-            return _error(400, -1121, f"Invalid stream(s): {', '.join(unknown) or '(none)'}")
+            return binance_error(400, -1121, f"Invalid stream(s): {', '.join(unknown) or '(none)'}")
         symbols = {self._symbol_of[n] for n in names}
         chunks = tuple(sorted({self._chunk_of[s] for s in symbols}))
         if sum(len(self.tape[c].symbols) for c in chunks) != len(symbols):
             size = len(self.tape[0].symbols)
-            return _error(400, -1121, f"this feed serves whole chunks of {size} streams")
+            return binance_error(400, -1121, f"this feed serves whole chunks of {size} streams")
         ws = web.WebSocketResponse(heartbeat=FaultPlan().ping_interval_s, compress=False)
         await ws.prepare(request)
         assert request.transport is not None

@@ -22,7 +22,14 @@ from typing import Any
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from recorder.binance.endpoints import DEPTH_LIMITS, WEIGHT_HEADER, depth_stream_name, depth_weight
+from recorder.binance.endpoints import (
+    DEPTH_LIMITS,
+    DEPTH_PATH,
+    EXCHANGE_INFO_PATH,
+    WEIGHT_HEADER,
+    depth_stream_name,
+    depth_weight,
+)
 from recorder.simulator.connection import ENDINGS, Act, ConnectionLife
 from recorder.simulator.faults import FaultDice, FaultPlan
 from recorder.simulator.market import Market, SymbolSpec
@@ -44,13 +51,14 @@ def quote_asset(symbol: str) -> str:
     return next((q for q in _QUOTES if symbol.endswith(q) and symbol != q), "USDT")
 
 
-def _binance_error(status: int, code: int, msg: str) -> web.Response:
+def binance_error(status: int, code: int, msg: str) -> web.Response:
+    """An error answer as Binance writes them (the bench feed answers the same way)."""
     return web.json_response({"code": code, "msg": msg}, status=status)
 
 
 def _limited(status: int, retry_after_s: float) -> web.Response:
     message = "IP banned" if status == 418 else "Too many requests"
-    response = _binance_error(status, -1003, f"{message}; retry after {retry_after_s:.0f} s")
+    response = binance_error(status, -1003, f"{message}; retry after {retry_after_s:.0f} s")
     response.headers["Retry-After"] = str(max(1, math.ceil(retry_after_s)))
     return response
 
@@ -123,8 +131,8 @@ class SimulatorServer:
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
-        app.router.add_get("/api/v3/depth", self._depth)
+        app.router.add_get(EXCHANGE_INFO_PATH, self._exchange_info)
+        app.router.add_get(DEPTH_PATH, self._depth)
         app.router.add_get("/stream", self._stream)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -180,9 +188,9 @@ class SimulatorServer:
             try:
                 wanted = orjson.loads(request.query["symbols"])
             except orjson.JSONDecodeError:
-                return _binance_error(400, -1100, "Illegal characters found in parameter 'symbols'")
+                return binance_error(400, -1100, "Illegal characters found in parameter 'symbols'")
             if any(s not in self.market.symbols for s in wanted):
-                return _binance_error(400, -1121, "Invalid symbol.")
+                return binance_error(400, -1121, "Invalid symbol.")
             names = wanted
         body = {
             "timezone": "UTC",
@@ -198,16 +206,17 @@ class SimulatorServer:
         try:
             limit = int(request.query.get("limit", "100"))
         except ValueError:
-            return _binance_error(400, -1100, "Illegal characters found in parameter 'limit'")
+            return binance_error(400, -1100, "Illegal characters found in parameter 'limit'")
         if limit not in DEPTH_LIMITS:
-            return _binance_error(400, -1102, "Invalid limit.")
-        headers = self._spend(depth_weight(limit))
+            return binance_error(400, -1102, "Invalid limit.")
+        weight = depth_weight(limit)
+        headers = self._spend(weight)
         if isinstance(headers, web.Response):
             return headers
-        self.depth_weight += depth_weight(limit)
+        self.depth_weight += weight
         market = self.market.symbols.get(symbol)
         if market is None:
-            return _binance_error(400, -1121, "Invalid symbol.")
+            return binance_error(400, -1121, "Invalid symbol.")
         if self.faults.stale_snapshot():
             stale_ms = int((self._clock() - self.faults.plan.stale_by_s) * 1000)
             body: dict[str, Any] = market.depth(limit, as_of_ms=stale_ms)
@@ -227,9 +236,7 @@ class SimulatorServer:
         by_name = {depth_stream_name(s): s for s in self.market.symbols}
         unknown = [n for n in names if n not in by_name]
         if not names or unknown:
-            return _binance_error(
-                400, -1121, f"Invalid stream(s): {', '.join(unknown) or '(none)'}"
-            )
+            return binance_error(400, -1121, f"Invalid stream(s): {', '.join(unknown) or '(none)'}")
         ws = web.WebSocketResponse(autoping=False)  # pings and pongs: see connection.py
         await ws.prepare(request)
         symbols = [by_name[n] for n in names]
