@@ -20,6 +20,11 @@ from recorder.storage.store import PendingWrites, Store
 START_MS = 1_800_000_000_000 - 1_800_000_000_000 % 86_400_000
 
 
+def symbol_names(count: int) -> list[str]:
+    """The benchmarks' symbols: SYM0USDT, SYM1USDT, ... (mid prices follow from the names)."""
+    return [f"SYM{i}USDT" for i in range(count)]
+
+
 def synced_books(names: list[str], seed: int = 11) -> tuple[Market, dict[str, SymbolSync]]:
     """A market and one live SymbolSync per symbol, synced from 5,000-level REST snapshots."""
     market = Market([spec_for(n) for n in names], seed=seed)

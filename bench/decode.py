@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import orjson
 
-from bench.common import frames, synced_books
+from bench.common import frames, symbol_names, synced_books
 from recorder.binance.wire import decode_frame
 
 
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
-    market, _ = synced_books([f"SYM{i}USDT" for i in range(args.symbols)])
+    market, _ = synced_books(symbol_names(args.symbols))
     raws = [raw.encode() for raw, _ in frames(market, args.seconds)]
     mean_bytes = sum(map(len, raws)) / len(raws)
     print(f"{len(raws):,} frames, {mean_bytes:,.0f} B each on average, best of 5 passes")

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.tape import symbol_names
+from bench.common import symbol_names
 from recorder.binance.endpoints import depth_weight
-from recorder.config import RecordConfig
+from recorder.config import WEIGHT_PER_MINUTE
 from recorder.database import Database
 from recorder.errors import DatabaseMissingError, StorageError
 from recorder.storage.codec import MAX_TS_S, SECONDS_DIGITS
@@ -54,7 +54,7 @@ MB = 1e6
 def cold_start_s(symbols: int, limit: int) -> int:
     """Seconds the recorder's REST weight budget needs for one depth snapshot of every symbol,
     plus a margin."""
-    per_minute = RecordConfig(("BTCUSDT",), Path()).weight_per_minute  # the recorder's default
+    per_minute = WEIGHT_PER_MINUTE  # the recorder's default
     needed = symbols * depth_weight(limit)  # its initial burst only shortens this
     return math.ceil(needed * 60 / per_minute) + STARTUP_MARGIN_S
 

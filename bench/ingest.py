@@ -13,7 +13,7 @@ import argparse
 import gc
 import time
 
-from bench.common import frames, synced_books
+from bench.common import frames, symbol_names, synced_books
 from recorder.binance.wire import DepthUpdate, decode_frame
 from recorder.book.snapshot import Snapshot
 from recorder.storage.codec import Encoder
@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--encode", action="store_true", help="also encode every snapshot")
     args = parser.parse_args()
 
-    names = [f"SYM{i}USDT" for i in range(args.symbols)]
+    names = symbol_names(args.symbols)
     market, syncs = synced_books(names)
     assert all(s.live for s in syncs.values())
     stream = frames(market, args.seconds)

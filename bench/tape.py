@@ -47,11 +47,6 @@ E_DIGITS = 13
 _E_FIELD = b'"E":'
 
 
-def symbol_names(count: int) -> list[str]:
-    """The benchmark's symbols: SYM0USDT, SYM1USDT, ... (mid prices follow from the names)."""
-    return [f"SYM{i}USDT" for i in range(count)]
-
-
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """A REST depth body (zlib-compressed JSON) of the book after every event of ``tick``."""

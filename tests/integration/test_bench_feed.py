@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from bench import tape
+from bench.common import symbol_names
 from bench.feed import Feed
 from recorder.app import Recorder
 from recorder.binance.endpoints import combined_stream_url
@@ -54,7 +55,7 @@ def test_recorder_stores_the_tapes_true_books(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tape, "CHUNK_STREAMS", 2)  # 5 symbols: three chunks on one connection
-    symbols = tape.symbol_names(5)
+    symbols = symbol_names(5)
     chunks = tape.build_tape(symbols, 10, limit=100, workers=1, truth_depth=20)
     feed = Feed(chunks, limit=100)
     recorder = asyncio.run(record_from_feed(tmp_path / "db", feed, seconds=6))
