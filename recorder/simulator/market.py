@@ -156,12 +156,12 @@ class SymbolMarket:
         }
 
     def _change(self, is_bid: bool, price: int, lots: int) -> None:
-        """Set one level (0 lots removes it), remembering how to undo it."""
+        """Set one level (0 lots removes it), remembering how to undo it if history is kept."""
         side = self.bids if is_bid else self.asks
         before = side.pop(price, None) if lots == 0 else side.get(price)
         if lots:
             side[price] = lots
-        if before != (lots or None):
+        if self.history_ms and before != (lots or None):
             self._undo.append((is_bid, price, before))
 
     def _settle_truth(self, end_s: int, depth: int) -> None:
