@@ -1,4 +1,4 @@
-"""Soak: 50 symbols for two and a half minutes with every fault at once, as separate processes.
+"""Soak: 50 symbols for two and a half minutes with the faults all at once, as separate processes.
 
 Books have 1,000 levels a side, what a REST snapshot holds, so that memory is at its steady
 size once every symbol is in sync: a 5,000-level book would keep growing for minutes as the
@@ -14,7 +14,7 @@ The coverage bound follows from the REST budget: at 50 weight per snapshot and t
 default 4,800/min (600 at once, then 1.6 a second) the cold start of 50 symbols takes about
 24 s, slow answers add a little, and stale ones cost a second snapshot. Each dropped event costs
 one symbol a resync: 0.02 % of 500 events/s is one every 10 s, well within the budget. Drops must
-stay rarer than the budget: each costs a snapshot, and 0.2 % would use the whole 80 weight/s.
+stay rarer than the budget: each costs a snapshot, and 0.2 % would use 50 of the 80 weight/s.
 """
 
 from __future__ import annotations
