@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from recorder.app import Recorder
-from recorder.config import RecordConfig
 from recorder.database import Database
 from recorder.simulator.faults import FaultPlan
 from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for
 from tests.helpers import mismatches, truth_from_lines
+from tests.integration.test_record_simulator import recorder_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -42,15 +42,7 @@ def test_a_cold_start_of_1500_symbols_syncs_every_book_within_the_budget(
 
     async def scenario() -> tuple[Recorder, int, int, int]:
         async with SimulatorServer(market, faults=faults) as server:
-            recorder = Recorder(
-                RecordConfig(
-                    tuple(SYMBOLS),
-                    db,
-                    rest_url=server.rest_url,
-                    ws_url=server.ws_url,
-                    **config,  # type: ignore[arg-type]
-                )
-            )
+            recorder = recorder_for(server, db, **config)
             stop = asyncio.Event()
             async with asyncio.TaskGroup() as group:
                 group.create_task(recorder.run(stop))

@@ -22,11 +22,9 @@ from tests.helpers import Levels, mismatches, truth_from_lines
 pytestmark = pytest.mark.integration
 
 
-async def record_from(
-    server: SimulatorServer, db: Path, seconds: float, **config: object
-) -> Recorder:
-    """Record every symbol of a running simulator for ``seconds``, then stop cleanly."""
-    recorder = Recorder(
+def recorder_for(server: SimulatorServer, db: Path, **config: object) -> Recorder:
+    """A recorder of every symbol of a running simulator."""
+    return Recorder(
         RecordConfig(
             tuple(server.market.symbols),
             db,
@@ -35,6 +33,13 @@ async def record_from(
             **config,  # type: ignore[arg-type]
         )
     )
+
+
+async def record_from(
+    server: SimulatorServer, db: Path, seconds: float, **config: object
+) -> Recorder:
+    """Record every symbol of a running simulator for ``seconds``, then stop cleanly."""
+    recorder = recorder_for(server, db, **config)
     stop = asyncio.Event()
     async with asyncio.TaskGroup() as group:
         group.create_task(recorder.run(stop))
@@ -258,16 +263,12 @@ def test_weight_spent_by_other_clients_on_the_ip_is_waited_for_not_run_into(
 
     async def scenario() -> tuple[Recorder, int]:
         async with SimulatorServer(market, faults=faults) as server:
-            recorder = Recorder(
-                RecordConfig(
-                    tuple(symbols),
-                    db,
-                    rest_url=server.rest_url,
-                    ws_url=server.ws_url,
-                    weight_per_minute=60_000,
-                    exchange_weight_limit=6000,
-                    exchange_weight_window_s=window_s,
-                )
+            recorder = recorder_for(
+                server,
+                db,
+                weight_per_minute=60_000,
+                exchange_weight_limit=6000,
+                exchange_weight_window_s=window_s,
             )
             stop = asyncio.Event()
             async with aiohttp.ClientSession() as session, asyncio.TaskGroup() as group:
