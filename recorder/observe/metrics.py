@@ -174,9 +174,7 @@ def _histogram(name: str, doc: str, histogram: Histogram) -> HistogramMetricFami
     return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=histogram.total)
 
 
-def metrics_app(
-    observed: Observed, *, wall_clock: Callable[[], float] = time.time
-) -> web.Application:
+def metrics_app(observed: Observed) -> web.Application:
     registry = CollectorRegistry()
     registry.register(RecorderCollector(observed))
     ProcessCollector(registry=registry)
@@ -187,7 +185,7 @@ def metrics_app(
         )
 
     async def healthz(_: web.Request) -> web.Response:
-        health = check_health(summarize(observed), wall_clock())
+        health = check_health(summarize(observed), time.time())
         return web.json_response(health.body, status=200 if health.ok else 503)
 
     app = web.Application()

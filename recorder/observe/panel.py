@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from rich import box
@@ -135,21 +135,18 @@ def _duration(seconds: float) -> str:
 async def show_panel(
     observed: Observed,
     console: Console,
-    *,
-    refresh_s: float = REFRESH_S,
-    wall_clock: Callable[[], float] = time.time,
 ) -> None:
     """Redraw until cancelled; the last frame stays on the screen."""
     rates = EventRates()
 
     def frame() -> RenderableType:
         rates.update({s: observed.stats[s].events for s in observed.symbols}, time.monotonic())
-        return render_panel(observed, rates.per_s, wall_clock(), console)
+        return render_panel(observed, rates.per_s, time.time(), console)
 
     with Live(frame(), console=console, auto_refresh=False, redirect_stdout=False) as live:
         try:
             while True:
-                await asyncio.sleep(refresh_s)
+                await asyncio.sleep(REFRESH_S)
                 live.update(frame(), refresh=True)
         finally:
             live.update(frame(), refresh=True)

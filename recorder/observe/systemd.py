@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from recorder.observe.health import watchdog_may_pet
 from recorder.observe.summary import Observed, status_text, summarize
@@ -69,8 +69,6 @@ async def notify_systemd(
     stop: asyncio.Event,
     notifier: Notifier,
     watchdog_s: float | None,
-    *,
-    wall_clock: Callable[[], float] = time.time,
 ) -> None:
     """READY=1, then STATUS= (and WATCHDOG=1) until ``stop``; STOPPING=1 however it ends."""
     try:
@@ -80,7 +78,7 @@ async def notify_systemd(
         while not await _set_within(stop, interval_s):
             summary = summarize(observed)
             message = [f"STATUS={status_text(summary)}"]
-            if watchdog_s is not None and watchdog_may_pet(summary, wall_clock()):
+            if watchdog_s is not None and watchdog_may_pet(summary, time.time()):
                 message.append("WATCHDOG=1")
             notifier.send(*message)
     finally:
