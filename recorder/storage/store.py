@@ -74,15 +74,15 @@ def _options() -> Options:
 
 def _translate(path: Path, exc: Exception) -> StorageError:
     text = str(exc)
+    if "Permission denied" in text:  # first: an unwritable LOCK file is not another process
+        return StorageError(
+            f"{path}: permission denied; run as the user that records it, or see "
+            "docs/operations.md for reading it as another user"
+        )
     if "lock" in text.lower():
         return DatabaseLockedError(
             f"{path} is in use by another obrec process (RocksDB lock held); "
             "stop the other recorder or choose another --db"
-        )
-    if "Permission denied" in text:
-        return StorageError(
-            f"{path}: permission denied; run as the user that records it, or see "
-            "docs/operations.md for reading it as another user"
         )
     return StorageError(f"RocksDB error at {path}: {text}")
 

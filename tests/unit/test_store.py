@@ -14,6 +14,7 @@ from recorder.storage.store import (
     GapRecord,
     PendingWrites,
     Store,
+    _translate,
     gap_key,
     session_key,
 )
@@ -322,3 +323,12 @@ def test_backup_of_a_missing_database_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(DatabaseMissingError):
         backup(tmp_path / "nothing", tmp_path / "copy")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_file_we_may_not_open_is_a_permission_error_not_another_process(
+    tmp_path: Path,
+) -> None:
+    """RocksDB's words when the LOCK file is not ours (root cannot reproduce it for real)."""
+    error = _translate(tmp_path, Exception(f"IO error: lock {tmp_path}/LOCK: Permission denied"))
+    assert not isinstance(error, DatabaseLockedError)
+    assert "permission denied; run as the user that records it" in str(error)
