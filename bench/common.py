@@ -14,8 +14,9 @@ from recorder.book.snapshot import Snapshot
 from recorder.book.sync import SymbolSync
 from recorder.simulator.market import Market
 from recorder.simulator.server import spec_for
-from recorder.storage.codec import Encoder, snapshot_key
-from recorder.storage.store import PendingWrites, Store
+from recorder.storage.codec import Encoder
+from recorder.storage.layout import PendingWrites
+from recorder.storage.store import Store
 
 START_MS = 1_800_000_000_000 - 1_800_000_000_000 % 86_400_000
 
@@ -93,8 +94,8 @@ def write_days(path: Path, days: int, distinct_hours: int, batch: int = 100) -> 
                 value = encoder.encode(
                     event_ms, update_id[symbol], event_ms + rng.randint(3, 40), snap.bids, snap.asks
                 )
-                pending.puts.append((snapshot_key(symbol, ts_s), value))
-                if len(pending.puts) >= batch:
+                pending.put_snapshot(symbol, ts_s, value)
+                if pending.snapshots >= batch:
                     store.write(pending)
                     pending = PendingWrites()
                 spent += time.perf_counter() - started

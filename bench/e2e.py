@@ -39,9 +39,9 @@ from typing import Any
 from bench.common import symbol_names
 from recorder.binance.endpoints import depth_weight
 from recorder.config import WEIGHT_PER_MINUTE
-from recorder.database import Database
 from recorder.errors import DatabaseMissingError, StorageError
-from recorder.storage.codec import MAX_TS_S, SECONDS_DIGITS
+from recorder.read.database import Database
+from recorder.storage.layout import MAX_TS_S, second_of
 
 STARTUP_MARGIN_S = 30
 AFTER_WINDOW_S = 10
@@ -105,7 +105,7 @@ class Reader:
             for symbol, next_s in self.next_s.items():
                 last = None
                 for key, _ in database.store.scan(symbol, next_s, MAX_TS_S):
-                    last = int(key[-SECONDS_DIGITS:])
+                    last = second_of(key)
                     self.seen.append((last, opened - last - 1))
                 if last is not None:
                     if next_s == 0:

@@ -1,9 +1,11 @@
 """The recorder runtime: streams in, snapshots out, in one asyncio task group.
 
 Data flows one way: WebSocket frames -> ``decode_frame`` -> the symbol's ``SymbolSync`` -> outcomes
--> encoded values gathered into one ``PendingWrites`` -> one RocksDB batch every flush interval.
-REST snapshots enter the same machines from a few workers paced by a ``WeightBudget``, so a
-resync never stalls the stream of any symbol. This is the only module that reads clocks.
+-> ``Outcomes`` (outcomes.py) gathers encoded values into one batch -> one RocksDB write every
+flush interval. REST snapshots enter the same machines from the workers of
+``snapshot_workers.py``, paced by a weight budget, so a resync never stalls the stream of any
+symbol. This module is the task group and its wiring, and the recorder's clock: it reads the
+wall clock and passes times to everything it drives (docs/architecture.md, "Who reads clocks").
 
 Shutdown is a trigger (an ``asyncio.Event``) so that the CLI, the demo and tests control it: the
 tasks are cancelled, every symbol reports what is final, the last batch is written, and the store
@@ -22,53 +24,31 @@ from dataclasses import dataclass
 import aiohttp
 
 from recorder.binance.connections import AttemptBudget
-from recorder.binance.endpoints import (
-    combined_stream_url,
-    connection_groups,
-    depth_weight,
-)
-from recorder.binance.weights import WeightBudget
-from recorder.binance.wire import (
-    SERVER_SHUTDOWN,
-    DepthUpdate,
-    MalformedMessageError,
-    decode_frame,
-)
+from recorder.binance.endpoints import combined_stream_url, connection_groups
+from recorder.binance.wire import SERVER_SHUTDOWN, DepthUpdate, decode_frame
 from recorder.book.exchange_clock import ExchangeClock
-from recorder.book.snapshot import Snapshot
-from recorder.book.sync import (
-    EventWindow,
-    Gap,
-    GapReason,
-    Invalidate,
-    Outcome,
-    RequestSnapshot,
-    SymbolSync,
-    Synced,
-)
+from recorder.book.sync import EventWindow, Outcome, SymbolSync
 from recorder.config import RecordConfig
 from recorder.errors import (
-    ExchangeError,
-    RateLimitedError,
+    MalformedMessageError,
     StorageError,
     UnknownSymbolError,
     first_product_error,
 )
 from recorder.net.feed import StreamFeed
 from recorder.net.rest import RestClient
-from recorder.retention import apply_prune, plan_prune
+from recorder.outcomes import Outcomes
+from recorder.read.retention import apply_prune, plan_prune
 from recorder.runstats import RunStats, RunTotals, SymbolState
-from recorder.storage.codec import SECONDS_DIGITS, Encoder, snapshot_key, symbol_end
-from recorder.storage.store import PendingWrites, Store, gap_entry, session_key
+from recorder.snapshot_workers import SNAPSHOT_WORKERS, SnapshotWorkers
+from recorder.storage.store import Store
 
 log = logging.getLogger("obrec")
 
-SNAPSHOT_WORKERS = 4
 RETENTION_INTERVAL_S = 3600.0
 DISK_BYTES_MAX_AGE_S = 30.0
 """Observers ask every second; measuring lists every file of the directory, in the event loop."""
 MALFORMED_LOG_INTERVAL_S = 10.0
-_SNAPSHOT_RETRY_CAP_S = 30.0
 
 
 @dataclass(slots=True)
@@ -95,25 +75,18 @@ class Recorder:
         self.totals = RunTotals()
         self.ready = asyncio.Event()
         """Set once the store is open and every task runs (systemd's READY=1)."""
-        self._outcomes: list[Outcome] = []  # reused for every event: nothing allocated per frame
+        self._events_out: list[Outcome] = []  # reused for every event: nothing allocated per frame
         self._malformed_logged_s = float("-inf")
         self._wall = wall_clock
-        self._encoder = Encoder()
-        self._pending = PendingWrites()
-        self._requests: asyncio.Queue[RequestSnapshot] = asyncio.Queue()
-        self._budget = WeightBudget(
-            config.weight_per_minute,
-            exchange_limit=config.exchange_weight_limit,
-            exchange_window_s=config.exchange_weight_window_s,
-            min_burst=depth_weight(config.snapshot_limit),
-        )
+        self._workers = SnapshotWorkers(config, self.syncs, self.totals, wall_clock)
+        self._outcomes = Outcomes(self.stats, self.totals, self._workers.request)
+        self._handle = self._outcomes.handle
         self._connections: list[_Connection] = []
         self._connection_of: dict[str, _Connection] = {}
         self._attempts = AttemptBudget()
         """Shared by every connection: Binance counts attempts per IP."""
         self._store: Store | None = None
         self._prune_job: asyncio.Future[None] | None = None
-        self._last_encoded: tuple[object, object, int, bytes] | None = None
         self._disk_bytes: tuple[float, int] | None = None  # (measured at, bytes)
 
     def now_ms(self) -> int:
@@ -139,16 +112,18 @@ class Recorder:
     async def run(self, stop: asyncio.Event) -> None:
         """Validate symbols, open the store, record until ``stop`` is set, then flush and close."""
         async with aiohttp.ClientSession() as session:
-            rest = RestClient(session, self.config.rest_url, on_used_weight=self._on_used_weight)
+            rest = RestClient(
+                session, self.config.rest_url, on_used_weight=self._workers.on_used_weight
+            )
             self._prepare(await self._resolve_symbols(rest))
             with Store.open_writer(self.config.db_path) as store:
                 self._store = store
                 start_s = int(self._wall())
                 self.totals.started_s = self._wall()
-                store.put_meta(session_key(start_s), self._session_doc(start_s, end_s=None))
+                store.put_session(start_s, self._session_doc(start_s, end_s=None))
                 log.info("recording %d symbol(s) into %s", len(self.symbols), store.path)
-                # Long-lived start-up objects leave the collector's view: DESIGN §6 measured
-                # about 30 % less per-message cost, and the ingest benchmark runs the same way.
+                # Long-lived start-up objects leave the collector's view: about 30 % less
+                # per-message cost (docs/benchmarks.md, "gc.freeze"); bench/ingest.py does too.
                 gc.collect()
                 gc.freeze()
                 storage_failed = False
@@ -172,7 +147,8 @@ class Recorder:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(c.feed.run(session)) for c in self._connections]
                 tasks += [
-                    group.create_task(self._snapshot_worker(rest)) for _ in range(SNAPSHOT_WORKERS)
+                    group.create_task(self._workers.run(rest, self._handle))
+                    for _ in range(SNAPSHOT_WORKERS)
                 ]
                 tasks.append(group.create_task(self._ticker()))
                 if self.config.retain_s is not None:
@@ -205,8 +181,9 @@ class Recorder:
         Binance's limits allow (1,024 streams, an 8,000-character URL)."""
         self.symbols = symbols
         window = EventWindow()  # one exchange: one estimate of how stale its snapshots are
-        self.syncs = {s: SymbolSync(s, self.config.depth, window) for s in symbols}
-        self.stats = {s: RunStats() for s in symbols}
+        # Filled in place: the outcomes and the snapshot workers hold these dicts.
+        self.syncs.update((s, SymbolSync(s, self.config.depth, window)) for s in symbols)
+        self.stats.update((s, RunStats()) for s in symbols)
         self._connections = [
             self._connection(group) for group in connection_groups(self.config.ws_url, symbols)
         ]
@@ -245,7 +222,7 @@ class Recorder:
             exchange_now = self._connection_of[symbol].clock.exchange_now(self.now_ms())
             self._handle(sync.on_shutdown(exchange_now))
         self._flush()
-        store.put_meta(session_key(start_s), self._session_doc(start_s, end_s=int(self._wall())))
+        store.put_session(start_s, self._session_doc(start_s, end_s=int(self._wall())))
         total = sum(s.snapshots for s in self.stats.values())
         log.info("stopped: %d snapshot(s) stored in this run", total)
 
@@ -284,7 +261,7 @@ class Recorder:
         stats.changes += len(message.bids) + len(message.asks)
         stats.last_event_time_ms = message.event_time_ms
         stats.last_recv_ms = recv_ms
-        outcomes = self._outcomes
+        outcomes = self._events_out
         sync.on_event_into(message, outcomes)
         if outcomes:
             self._handle(outcomes)
@@ -298,54 +275,6 @@ class Recorder:
         if now_s - self._malformed_logged_s >= MALFORMED_LOG_INTERVAL_S:
             self._malformed_logged_s = now_s
             log.warning("%s (ignored; %d bad frame(s) so far)", what, self.totals.malformed_frames)
-
-    async def _snapshot_worker(self, rest: RestClient) -> None:
-        limit = self.config.snapshot_limit
-        weight = depth_weight(limit)
-        while True:
-            request = await self._requests.get()
-            sync = self.syncs[request.symbol]
-            if sync.live:
-                continue  # answered by an earlier snapshot
-            delay = self._budget.reserve(weight, self._wall())
-            if request.attempt > 1:
-                delay = max(delay, min(_SNAPSHOT_RETRY_CAP_S, 0.25 * 2 ** (request.attempt - 2)))
-            await asyncio.sleep(delay)
-            while (paused := self._budget.paused_for(self._wall())) > 0:
-                # Take a fresh place in the queue after the pause, so queued calls stay spread.
-                await asyncio.sleep(paused)
-                await asyncio.sleep(self._budget.reserve(weight, self._wall()))
-            totals = self.totals
-            totals.rest_requests += 1
-            totals.rest_weight += weight
-            sync.on_request_sent()
-            try:
-                snapshot = await rest.depth(request.symbol, limit)
-            except RateLimitedError as exc:
-                totals.rate_limited += 1
-                now_s = self._wall()
-                self._budget.pause(now_s + exc.retry_after_s, now_s)
-                log.warning("%s; every REST call waits", exc)
-                outcomes = sync.on_snapshot_failed()
-            except ExchangeError as exc:
-                log.warning("depth snapshot of %s failed: %s", request.symbol, exc)
-                outcomes = sync.on_snapshot_failed()
-            else:
-                outcomes = sync.on_snapshot(snapshot)
-            self._handle(outcomes)
-
-    def _on_used_weight(self, used: int) -> None:
-        now_s = self._wall()
-        self.totals.exchange_used_weight_1m = used
-        paused = self._budget.paused_for(now_s)
-        if self._budget.observe_used(used, now_s) and not paused:
-            self.totals.weight_waits += 1
-            log.warning(
-                "the exchange counts %d REST weight for this IP this minute (other clients "
-                "share it?); every REST call waits %.0f s for the next minute",
-                used,
-                self._budget.paused_for(now_s),
-            )
 
     async def _ticker(self) -> None:
         grace_ms = self.config.grace_ms
@@ -384,87 +313,12 @@ class Recorder:
                 cutoff_s,
             )
 
-    # -- outcomes ------------------------------------------------------------------------------
-
-    def _handle(self, outcomes: list[Outcome]) -> None:
-        for outcome in outcomes:
-            if type(outcome) is Snapshot:
-                self._store_snapshot(outcome)
-            elif type(outcome) is RequestSnapshot:
-                self._requests.put_nowait(outcome)
-            elif type(outcome) is Invalidate:
-                self._invalidate(outcome)
-            elif type(outcome) is Gap:
-                self._record_gap(outcome)
-            elif type(outcome) is Synced:
-                log.info("%s in sync from update id %d", outcome.symbol, outcome.update_id)
-
-    def _store_snapshot(self, snap: Snapshot) -> None:
-        last = self._last_encoded
-        if (
-            last is not None
-            and last[0] is snap.bids
-            and last[1] is snap.asks
-            and last[2] == snap.update_id
-        ):
-            value = last[3]  # the same book over several quiet seconds
-        else:
-            try:
-                value = self._encoder.encode(
-                    snap.event_time_ms, snap.update_id, snap.recv_time_ms, snap.bids, snap.asks
-                )
-            except ValueError as exc:
-                log.warning("%s second %d not stored: %s", snap.symbol, snap.ts_s, exc)
-                self._record_gap(Gap(snap.symbol, snap.ts_s, snap.ts_s, GapReason.BAD_LEVEL))
-                return
-            self._last_encoded = (snap.bids, snap.asks, snap.update_id, value)
-        self._pending.puts.append((snapshot_key(snap.symbol, snap.ts_s), value))
-        stats = self.stats[snap.symbol]
-        stats.snapshots += 1
-        stats.last_stored_s = snap.ts_s
-
-    def _invalidate(self, outcome: Invalidate) -> None:
-        first = snapshot_key(outcome.symbol, outcome.from_s)
-        end = symbol_end(outcome.symbol)
-        self._pending.puts = [(k, v) for k, v in self._pending.puts if not first <= k < end]
-        self._pending.delete_ranges.append((first, end))
-        stats = self.stats[outcome.symbol]
-        if stats.last_stored_s is not None and stats.last_stored_s >= outcome.from_s:
-            # Finalisation is contiguous, so every second from from_s to last_stored_s was stored.
-            stats.snapshots -= stats.last_stored_s - outcome.from_s + 1
-            stats.last_stored_s = outcome.from_s - 1
-        log.info("%s: seconds from %d invalidated", outcome.symbol, outcome.from_s)
-
-    def _record_gap(self, gap: Gap) -> None:
-        self._pending.meta_puts.append(
-            gap_entry(gap.symbol, gap.from_s, gap.to_s, gap.reason.value)
-        )
-        seconds = gap.to_s - gap.from_s + 1
-        stats = self.stats[gap.symbol]
-        stats.gaps += 1
-        stats.gap_seconds += seconds
-        self.totals.gaps_by_reason[gap.reason.value] += 1
-        self.totals.gap_seconds_by_reason[gap.reason.value] += seconds
-        log.info(
-            "%s: no snapshots for %d s (%s), seconds %d..%d",
-            gap.symbol,
-            seconds,
-            gap.reason.value,
-            gap.from_s,
-            gap.to_s,
-        )
-
     def _flush(self) -> None:
-        if self._pending and self._store is not None:
-            pending, self._pending = self._pending, PendingWrites()
-            started = time.perf_counter()
-            self._store.write(pending)
-            totals = self.totals
-            totals.write_seconds.observe(time.perf_counter() - started)
-            if pending.puts:
-                now_s = self._wall()
-                totals.last_write_s = now_s
-                totals.snapshots_written += len(pending.puts)
-                delays = totals.snapshot_delay_seconds
-                for key, _ in pending.puts:  # a second ends at ts_s + 1
-                    delays.observe(now_s - int(key[-SECONDS_DIGITS:]) - 1)
+        """Write what the outcomes gathered since the last tick as one batch."""
+        store = self._store
+        if store is None or not self._outcomes.pending:
+            return
+        pending = self._outcomes.take()
+        started = time.perf_counter()
+        store.write(pending)
+        self._outcomes.written(pending, took_s=time.perf_counter() - started, now_s=self._wall())

@@ -4,21 +4,29 @@ Every error a user can meet derives from ``RecorderError`` and carries a message
 problem and, where there is one, the fix. ``cli.main`` is the only place that turns these into a
 line on stderr and an exit code; library code raises, it never prints.
 
+Library errors speak of the library's parameters (``from_s``, ``db_path``, ``force``): a message
+writes each one it names as ``{name}`` and lists it in ``parameters``. ``str(error)`` says the
+Python name; ``error.message(names)`` says the caller's, which is how the CLI puts its flag names
+(``--from``, ``--db``, ``--force``) in, from one table in ``cli/common.py``.
+
     RecorderError                     exit 1 unless stated
     ├── UsageError                    exit 2: bad flag, bad time, unknown symbol, bad config
+    │   ├── InvalidValueError         one parameter's impossible value (fields: which, what, why)
     │   └── UnknownSymbolError        a symbol the exchange (or the database) does not know
     ├── StorageError                  RocksDB could not be opened, read or written
     │   ├── DatabaseLockedError       another process holds the write lock
     │   ├── DatabaseMissingError      no obrec database at the path (exit 2)
     │   └── CorruptValueError         a stored value does not decode; names the key
     └── ExchangeError                 the exchange (or simulator) answered badly or not at all
-        └── RateLimitedError          429/418: REST calls must wait ``retry_after_s``
+        ├── RateLimitedError          429/418: REST calls must wait ``retry_after_s``
+        └── MalformedMessageError     a frame or REST body that does not match Binance's schema
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 
 class RecorderError(Exception):
@@ -26,11 +34,36 @@ class RecorderError(Exception):
 
     exit_code = 1
 
+    def __init__(self, message: str, *, parameters: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.parameters = parameters
+        """The library parameters the message names, each written ``{name}`` in it."""
+
+    def message(self, names: Mapping[str, str]) -> str:
+        """The message with each named parameter called ``names[parameter]`` (default: itself)."""
+        text = str(self.args[0]) if self.args else ""
+        for parameter in self.parameters:
+            text = text.replace("{" + parameter + "}", names.get(parameter, parameter))
+        return text
+
+    def __str__(self) -> str:
+        return self.message({})
+
 
 class UsageError(RecorderError):
     """The user asked for something malformed or impossible."""
 
     exit_code = 2
+
+
+class InvalidValueError(UsageError):
+    """One parameter's value is impossible; the fields say which, what it was and why."""
+
+    def __init__(self, parameter: str, value: object, problem: str) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{{{parameter}}} {value} {problem}", parameters=(parameter,))
 
 
 class UnknownSymbolError(UsageError):
@@ -44,11 +77,33 @@ class StorageError(RecorderError):
 class DatabaseLockedError(StorageError):
     """Another process (usually a running ``obrec record``) holds the write lock."""
 
+    def __init__(self, path: Path, *, problem: str | None = None) -> None:
+        self.path = path
+        if problem is not None:
+            super().__init__(f"{path} {problem}")
+            return
+        super().__init__(
+            f"{path} is in use by another obrec process (RocksDB lock held); "
+            "stop the other recorder or choose another {db_path}",
+            parameters=("db_path",),
+        )
+
 
 class DatabaseMissingError(StorageError):
     """The path holds no obrec database."""
 
     exit_code = 2
+
+    def __init__(self, path: Path, *, problem: str | None = None) -> None:
+        self.path = path
+        if problem is not None:
+            super().__init__(f"{path} {problem}")
+            return
+        super().__init__(
+            f"no obrec database at {path}; pass {{db_path}} to a directory "
+            "written by `obrec record`",
+            parameters=("db_path",),
+        )
 
 
 class CorruptValueError(StorageError):
@@ -58,7 +113,8 @@ class CorruptValueError(StorageError):
         self.key = key
         super().__init__(
             f"corrupt value at key {key.decode(errors='replace')!r}: {reason} "
-            "(use --skip-corrupt to carry on past it)"
+            "(use {skip_corrupt} to carry on past it)",
+            parameters=("skip_corrupt",),
         )
 
 
@@ -74,6 +130,10 @@ class RateLimitedError(ExchangeError):
         self.retry_after_s = retry_after_s
         kind = "IP banned (418)" if status == 418 else "rate limited (429)"
         super().__init__(f"{kind} by {url}; retry after {retry_after_s:g} s")
+
+
+class MalformedMessageError(ExchangeError):
+    """A frame or REST body that does not match the documented schema."""
 
 
 @contextlib.contextmanager

@@ -14,14 +14,10 @@ from typing import Any
 import msgspec
 import orjson
 
-from recorder.errors import ExchangeError
+from recorder.errors import MalformedMessageError
 
 Levels = list[tuple[float, float]]
 """(price, quantity) pairs, as the exchange's decimal strings decode."""
-
-
-class MalformedMessageError(ExchangeError):
-    """A frame or REST body that does not match the documented schema."""
 
 
 class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate", gc=False):

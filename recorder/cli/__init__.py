@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from recorder.cli import backup, config, plot, read, record, simulate
-from recorder.cli.common import app, stderr
+from recorder.cli.common import app, error_message, stderr
 from recorder.errors import RecorderError
 
 for command in (
@@ -35,5 +35,7 @@ def main() -> None:
     try:
         app(prog_name="obrec")  # also when started as ``python -m recorder``
     except RecorderError as exc:
-        stderr.print(f"obrec: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(
+            f"obrec: error: {error_message(exc)}", markup=False, highlight=False, soft_wrap=True
+        )
         sys.exit(exc.exit_code)

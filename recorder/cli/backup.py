@@ -9,8 +9,8 @@ import typer
 
 from recorder.cli.common import DbOption, stderr
 from recorder.config import default_db_path
-from recorder.render import human_bytes
-from recorder.storage.backup import backup as backup_store
+from recorder.read import backup as backup_copy
+from recorder.read.render import human_bytes
 
 
 def backup(
@@ -27,10 +27,10 @@ def backup(
     Example: obrec backup --db /var/lib/obrec/db /var/backups/obrec/$(date -u +%F)
     """
     source = db or default_db_path()
-    result = backup_store(source, dest)
-    size = sum(f.stat().st_size for f in dest.iterdir() if f.is_file())
+    result = backup_copy(source, dest)
     stderr.print(
-        f"backed up {source} to {dest}: {result.snapshots:,} snapshots, {human_bytes(size)} "
+        f"backed up {source} to {dest}: {result.snapshots:,} snapshots, "
+        f"{human_bytes(result.bytes_on_disk)} "
         f"({result.writes:,} recent writes added to the checkpoint)",
         highlight=False,
         soft_wrap=True,

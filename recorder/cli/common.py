@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from recorder.config import DB_ENV
-from recorder.errors import UsageError
+from recorder.errors import RecorderError, UsageError
 from recorder.observe.logs import LogFormat, line_handler
 
 app = typer.Typer(
@@ -54,6 +54,31 @@ DepthOption = Annotated[int, typer.Option("--depth", help="Levels per side in ea
 SkipCorruptOption = Annotated[
     bool, typer.Option("--skip-corrupt", help="Warn about undecodable values and carry on.")
 ]
+
+
+FLAGS = {
+    "db_path": f"--db (or set {DB_ENV})",
+    "from_s": "--from",
+    "to_s": "--to",
+    "force": "--force",
+    "format": "--format",
+    "levels": "--levels",
+    "output": "-o",
+    "partition": "--partition",
+    "skip_corrupt": "--skip-corrupt",
+}
+"""What the CLI calls each library parameter an error names (``RecorderError.message``)."""
+
+
+def flag_of(parameter: str) -> str:
+    """The flag of a library parameter: the table's, else ``--`` and the name without a unit
+    suffix, dashed (``stale_by_s`` -> ``--stale-by``), the rule every other option follows."""
+    return FLAGS.get(parameter) or "--" + parameter.removesuffix("_s").replace("_", "-")
+
+
+def error_message(error: RecorderError) -> str:
+    """The one line the CLI prints for ``error``: its message in flag names."""
+    return error.message({p: flag_of(p) for p in error.parameters})
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")

@@ -1,4 +1,4 @@
-"""The ``plot`` command: a chart of a window, drawn by ``recorder.plot`` (the ``plot`` extra)."""
+"""The ``plot`` command: a chart of a window, drawn by ``recorder.read.plot`` (``plot`` extra)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import typer
 
 from recorder.cli.common import DbOption, SkipCorruptOption, choice, stderr
 from recorder.config import default_db_path
-from recorder.database import Database, check_window
 from recorder.errors import UsageError
+from recorder.read import Database, check_window
+from recorder.read.extras import PLOT, require
 from recorder.timeparse import parse_time
 
 if TYPE_CHECKING:
-    from recorder.plot import PlotFormat
+    from recorder.read.plot import PlotFormat
 
 
 def plot(
@@ -42,8 +43,9 @@ def plot(
     Examples: obrec plot BTCUSDT --from -1h -o btc.png;
     obrec plot ETHUSDT --from 2026-01-01 --to 2026-01-02 --levels 5 -o eth.svg
     """
-    from recorder.export import atomic_target
-    from recorder.plot import load, save
+    require(PLOT)
+    from recorder.read.export import atomic_target
+    from recorder.read.plot import load, save
 
     fmt = _format(output, output_format)
     if levels is not None and not 1 <= levels <= 5000:
@@ -67,7 +69,7 @@ def plot(
 
 def _format(output: Path, given: str | None) -> PlotFormat:
     """``--format`` if given, else the output's suffix, else PNG."""
-    from recorder.plot import PlotFormat
+    from recorder.read.plot import PlotFormat
 
     if given is not None:
         return choice(PlotFormat, given, "--format")

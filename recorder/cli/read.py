@@ -15,10 +15,10 @@ from rich.console import Console
 from recorder.book.snapshot import Snapshot
 from recorder.cli.common import DbOption, SkipCorruptOption, choice, progress, stderr
 from recorder.config import default_db_path, parse_symbols
-from recorder.database import Database, check_window
 from recorder.errors import DatabaseLockedError, UsageError
-from recorder.render import human_bytes
-from recorder.storage.store import Store
+from recorder.read import Database, check_window
+from recorder.read import prune as prune_directory
+from recorder.read.render import human_bytes
 from recorder.timeparse import format_time, parse_time
 
 
@@ -50,8 +50,8 @@ def query(
     obrec query BTCUSDT --from 2026-01-01T00:00 --to 2026-01-01T01:00 --format jsonl;
     obrec query BTCUSDT --at 2026-01-01T14:03:27
     """
-    from recorder.export import write_snapshots
-    from recorder.render import QueryFormat, snapshot_table
+    from recorder.read.export import write_snapshots
+    from recorder.read.render import QueryFormat, snapshot_table
 
     fmt = (
         choice(QueryFormat, output_format, "--format")
@@ -111,8 +111,8 @@ def export(
     Examples: obrec export BTCUSDT --from 2026-01-01 --to 2026-01-02 -o btc.csv;
     obrec export BTCUSDT,ETHUSDT --from -7d --format parquet --partition -o lake/
     """
-    from recorder.export import ExportFormat, ExportRequest
-    from recorder.export import export as run_export
+    from recorder.read.export import ExportFormat, ExportRequest
+    from recorder.read.export import export as run_export
 
     now_s = int(time.time())
     from_s = parse_time(from_, now_s, option="--from")
@@ -160,8 +160,6 @@ def prune(
 
     Example (cron): obrec prune --days 7. A running recorder prunes itself with --retain 7d.
     """
-    from recorder.retention import apply_prune, plan_prune
-
     now_s = int(time.time())
     if (days is None) == (before is None):
         raise UsageError("give exactly one of --days N or --before TIME")
@@ -174,24 +172,25 @@ def prune(
     )
     path = db or default_db_path()
     try:
-        store = Store.open_writer(path, create=False)
+        result = prune_directory(
+            path, cutoff_s, [symbol.upper()] if symbol else None, dry_run=dry_run
+        )
     except DatabaseLockedError:
         raise DatabaseLockedError(
-            f"{path} is being recorded; stop that recorder first, or let it prune itself: "
-            "obrec record --retain 7d"
+            path,
+            problem="is being recorded; stop that recorder first, or let it prune itself: "
+            "obrec record --retain 7d",
         ) from None
-    with store:
-        plan = plan_prune(store, cutoff_s, [symbol.upper()] if symbol else None)
-        per_symbol = ", ".join(f"{s} {n:,}" for s, n in plan.snapshots.items() if n) or "none"
-        what = (
-            f"{plan.total:,} snapshots ({per_symbol}) and {len(plan.gap_deletes)} gap record(s) "
-            f"before {format_time(cutoff_s)}"
-        )
-        if dry_run:
-            print(f"would delete {what}")
-            return
-        reclaimed = apply_prune(store, plan)
-    print(f"deleted {what}; reclaimed {human_bytes(reclaimed)}")
+    plan = result.plan
+    per_symbol = ", ".join(f"{s} {n:,}" for s, n in plan.snapshots.items() if n) or "none"
+    what = (
+        f"{plan.total:,} snapshots ({per_symbol}) and {len(plan.gap_deletes)} gap record(s) "
+        f"before {format_time(cutoff_s)}"
+    )
+    if result.reclaimed_bytes is None:
+        print(f"would delete {what}")
+    else:
+        print(f"deleted {what}; reclaimed {human_bytes(result.reclaimed_bytes)}")
 
 
 def stats(
@@ -202,7 +201,7 @@ def stats(
 
     Examples: obrec stats --db /var/lib/obrec; obrec stats --format json | jq .symbols
     """
-    from recorder.render import print_stats, stats_doc
+    from recorder.read.render import print_stats, stats_doc
 
     if output_format not in ("table", "json"):
         raise UsageError(f"--format {output_format!r} is not one of table, json")

@@ -115,7 +115,7 @@ def record(
     from recorder.app import Recorder
     from recorder.observe.panel import panel_log_handler
     from recorder.observe.runner import Observers, require_metrics
-    from recorder.retention import parse_duration
+    from recorder.read.retention import parse_duration
 
     lines = choice(LogFormat, log_format, "--log-format")
     if status_interval < 0:

@@ -10,9 +10,9 @@ from typing import Annotated
 import orjson
 import typer
 
-from recorder.cli.common import stop_on_signals
+from recorder.cli.common import error_message, stop_on_signals
 from recorder.config import parse_symbols
-from recorder.errors import UsageError
+from recorder.errors import InvalidValueError, UsageError
 from recorder.simulator.faults import FaultPlan
 
 DEFAULTS = FaultPlan()
@@ -128,11 +128,8 @@ def simulate(
             rest_delay_s=rest_delay,
             rest_jitter_s=rest_jitter,
         )
-    except ValueError as exc:
-        # FaultPlan's messages start with the field's name; each flag is that name as an option.
-        field_name, _, problem = str(exc).partition(" ")
-        flag = "--" + field_name.removesuffix("_s").replace("_", "-")
-        raise UsageError(f"bad fault option {flag} {problem}") from None
+    except InvalidValueError as exc:
+        raise UsageError(f"bad fault option {error_message(exc)}") from None
 
     async def serve() -> None:
         stop = stop_on_signals()

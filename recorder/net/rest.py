@@ -15,11 +15,10 @@ import orjson
 from recorder.binance.endpoints import WEIGHT_HEADER, depth_url, exchange_info_url
 from recorder.binance.wire import (
     DepthSnapshot,
-    MalformedMessageError,
     decode_depth_snapshot,
     decode_trading_symbols,
 )
-from recorder.errors import ExchangeError, RateLimitedError
+from recorder.errors import ExchangeError, MalformedMessageError, RateLimitedError
 
 _DEFAULT_RETRY_AFTER_S = 60.0
 

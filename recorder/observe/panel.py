@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from recorder.observe.summary import Observed, Summary, format_delay, summarize
-from recorder.render import human_bytes
+from recorder.read.render import human_bytes
 from recorder.runstats import SymbolState
 
 REFRESH_S = 1.0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from recorder.errors import InvalidValueError
+
 MALFORMED_FRAMES = (
     '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":17',  # truncated JSON
     "this is not JSON",
@@ -52,23 +54,23 @@ class FaultPlan:
     """Up to this much more delay, uniformly at random."""
 
     def __post_init__(self) -> None:
-        """Refuse impossible plans; each message starts with the field's name (the CLI's flag)."""
+        """Refuse impossible plans: ``InvalidValueError`` names the field (the CLI, its flag)."""
         for name in ("drop_rate", "malformed_rate", "stale_snapshot_rate"):
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"{name} {rate} is not between 0 and 1")
+                raise InvalidValueError(name, rate, "is not between 0 and 1")
         for name in ("weight_window_s", "ban_s", "ping_interval_s", "pong_timeout_s", "stale_by_s"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} {getattr(self, name)} must be positive")
+                raise InvalidValueError(name, getattr(self, name), "must be positive")
         if self.weight_limit <= 0:
-            raise ValueError(f"weight_limit {self.weight_limit} must be positive")
+            raise InvalidValueError("weight_limit", self.weight_limit, "must be positive")
         for name in ("abort_after_s", "close_after_s", "shutdown_after_s"):
             age = getattr(self, name)
             if age is not None and age <= 0:
-                raise ValueError(f"{name} {age} must be positive")
+                raise InvalidValueError(name, age, "must be positive")
         for name in ("shutdown_grace_s", "rest_delay_s", "rest_jitter_s"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} {getattr(self, name)} must not be negative")
+                raise InvalidValueError(name, getattr(self, name), "must not be negative")
 
 
 class FaultDice:

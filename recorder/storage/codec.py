@@ -1,6 +1,4 @@
-"""Snapshot <-> bytes, and the key layout. Pure. The format is specified in docs/format.md.
-
-Keys are ASCII ``<SYMBOL>:<unix_seconds>``; ten-digit seconds make byte order time order.
+"""Snapshot <-> bytes. Pure. The format is specified in docs/format.md; keys are ``layout.py``'s.
 
 Values are MessagePack maps of integer columns: every price is ``mantissa * 10**pe`` and every
 quantity ``mantissa * 10**qe``, with the exponents chosen per snapshot so that mantissas carry no
@@ -20,30 +18,7 @@ from typing import Any, cast
 import ormsgpack
 
 from recorder.book.snapshot import Level, Snapshot
-
-FORMAT_VERSION = 1
-KEY_SEPARATOR = ":"
-SECONDS_DIGITS = 10
-MAX_TS_S = 10**SECONDS_DIGITS - 1
-"""The last second a key can hold (the year 2286): scans up to it cover a whole symbol."""
-
-
-def snapshot_key(symbol: str, ts_s: int) -> bytes:
-    return f"{symbol}{KEY_SEPARATOR}{ts_s:0{SECONDS_DIGITS}d}".encode()
-
-
-def symbol_prefix(symbol: str) -> bytes:
-    return f"{symbol}{KEY_SEPARATOR}".encode()
-
-
-def symbol_end(symbol: str) -> bytes:
-    """The first key past every ``SYMBOL:`` key (``;`` follows ``:`` in ASCII)."""
-    return f"{symbol};".encode()
-
-
-def split_key(key: bytes) -> tuple[str, int]:
-    symbol, _, seconds = key.decode().rpartition(KEY_SEPARATOR)
-    return symbol, int(seconds)
+from recorder.storage.layout import FORMAT_VERSION, split_key
 
 
 class Encoder:

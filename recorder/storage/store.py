@@ -1,12 +1,11 @@
 """The RocksDB directory: the only module that imports rocksdict.
 
-Layout: column family ``default`` holds snapshots only (``SYMBOL:seconds`` -> codec value);
-column family ``meta`` holds everything else (``format``, ``gap:SYMBOL:from_s``,
-``session:start_s``), so a scan of ``SYMBOL:`` keys sees snapshots only. One process writes
-(RocksDB's LOCK file enforces it); readers open read-only, which needs no lock and sees the
-data as of opening. A reader's ``checkpoint`` then ``align`` make a consistent copy beside a
-running writer (``storage/backup.py``). Every rocksdict error is translated here into a
-``StorageError``.
+What goes where is ``layout.py``'s (snapshots in ``default``, everything else in ``meta``); this
+module speaks to RocksDB in the layout's terms and offers intent-level reads (a window, a span,
+the gaps, the sessions). One process writes (RocksDB's LOCK file enforces it); readers open
+read-only, which needs no lock and sees the data as of opening. A reader's ``checkpoint`` then
+``align`` make a consistent copy beside a running writer (``storage/backup.py``). Every call into
+rocksdict runs inside ``_rocksdb(path)``, the one place its errors become a ``StorageError``.
 
 Tuning (measured, see docs/benchmarks.md): zstd everywhere with a stronger level (15) for the
 bottom level, where data settles, and 64 KiB blocks so that consecutive snapshots of a symbol
@@ -17,11 +16,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import ormsgpack
 from rocksdict import (
     AccessType,
     BlockBasedOptions,
@@ -36,18 +33,29 @@ from rocksdict import (
 )
 
 from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError
-from recorder.storage.codec import (
+from recorder.storage.layout import (
+    FORMAT_KEY,
     FORMAT_VERSION,
-    MAX_TS_S,
-    snapshot_key,
+    GAP_PREFIX,
+    SESSION_PREFIX,
+    GapRecord,
+    PendingWrites,
+    SessionRecord,
+    clamped_key,
+    end_key,
+    format_doc,
+    gap_record,
+    holds_symbol,
+    prefix_end,
+    second_of,
+    session_record,
     symbol_end,
+    symbol_of,
     symbol_prefix,
+    unpack_doc,
 )
 
 META_CF = "meta"
-FORMAT_KEY = b"format"
-GAP_PREFIX = b"gap:"
-SESSION_PREFIX = b"session:"
 _BLOCK_SIZE = 64 * 1024
 _TABLE_FILE_BYTES = 8 * 1024 * 1024
 _ZSTD_LEVEL = 3
@@ -80,43 +88,29 @@ def _translate(path: Path, exc: Exception) -> StorageError:
             "docs/operations.md for reading it as another user"
         )
     if "lock" in text.lower():
-        return DatabaseLockedError(
-            f"{path} is in use by another obrec process (RocksDB lock held); "
-            "stop the other recorder or choose another --db"
+        return DatabaseLockedError(path)
+    if "link file" in text and "Operation not permitted" in text:  # a checkpoint's hard links
+        return StorageError(
+            f"cannot hard-link the files of {path} as this user (Linux links only "
+            "files you own); run obrec backup as the database's owner, or back up to "
+            "another filesystem (a copy)"
         )
     return StorageError(f"RocksDB error at {path}: {text}")
 
 
-def _missing(path: Path) -> DatabaseMissingError:
-    return DatabaseMissingError(
-        f"no obrec database at {path}; pass --db (or set OBREC_DB) to a directory "
-        "written by `obrec record`"
-    )
+@contextlib.contextmanager
+def _rocksdb(path: Path) -> Iterator[None]:
+    """Around every rocksdict call: it raises bare ``Exception``s, translated here, once."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise _translate(path, exc) from exc
 
 
 def _is_database(path: Path) -> bool:
     return (path / "CURRENT").is_file()
-
-
-@dataclass(frozen=True, slots=True)
-class GapRecord:
-    symbol: str
-    from_s: int
-    to_s: int
-    reason: str
-
-
-@dataclass(slots=True)
-class PendingWrites:
-    """What the recorder wants written in the next batch."""
-
-    puts: list[tuple[bytes, bytes]] = field(default_factory=list)
-    meta_puts: list[tuple[bytes, bytes]] = field(default_factory=list)
-    delete_ranges: list[tuple[bytes, bytes]] = field(default_factory=list)  # [begin, end) keys
-    meta_deletes: list[bytes] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.puts or self.meta_puts or self.delete_ranges or self.meta_deletes)
 
 
 class Store:
@@ -133,19 +127,21 @@ class Store:
     def open_writer(cls, path: Path, *, create: bool = True) -> Store:
         """Open for writing: create the directory if needed (and asked), refuse a non-obrec one."""
         if not create and not _is_database(path):
-            raise _missing(path)
+            raise DatabaseMissingError(path)
         if path.exists() and not path.is_dir():
-            raise StorageError(f"{path} is a file, not a directory; choose another --db")
+            raise StorageError(
+                f"{path} is a file, not a directory; choose another {{db_path}}",
+                parameters=("db_path",),
+            )
         if path.is_dir() and any(path.iterdir()) and not _is_database(path):
             raise StorageError(
                 f"{path} is not empty and is not an obrec database; "
-                "choose an empty or new directory for --db"
+                "choose an empty or new directory for {db_path}",
+                parameters=("db_path",),
             )
-        try:
+        with _rocksdb(path):
             path.mkdir(parents=True, exist_ok=True)
             db = Rdict(str(path), _options(), column_families={META_CF: _options()})
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            raise _translate(path, exc) from exc
         store = cls(path, db, writable=True)
         store._check_format(create=True)
         return store
@@ -154,12 +150,10 @@ class Store:
     def open_reader(cls, path: Path) -> Store:
         """Open read-only; never creates anything. Sees the data as of opening."""
         if not _is_database(path):
-            raise _missing(path)
-        try:
+            raise DatabaseMissingError(path)
+        with _rocksdb(path):
             db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
             db.get_column_family(META_CF)
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            raise _translate(path, exc) from exc
         store = cls(path, db, writable=False)
         store._check_format(create=False)
         return store
@@ -169,13 +163,14 @@ class Store:
         return self._db.get_column_family(META_CF)
 
     def _check_format(self, *, create: bool) -> None:
-        raw = self._meta().get(FORMAT_KEY)
+        with _rocksdb(self.path):
+            raw = self._meta().get(FORMAT_KEY)
+            if raw is None and create:
+                self._meta()[FORMAT_KEY] = format_doc()
+                return
         if raw is None:
-            if not create:
-                raise DatabaseMissingError(f"{self.path} is a RocksDB directory but not obrec's")
-            self._meta()[FORMAT_KEY] = ormsgpack.packb({"format_version": FORMAT_VERSION})
-            return
-        version = ormsgpack.unpackb(raw).get("format_version")
+            raise DatabaseMissingError(self.path, problem="is a RocksDB directory but not obrec's")
+        version = unpack_doc(raw).get("format_version")
         if version != FORMAT_VERSION:
             raise StorageError(
                 f"{self.path} holds format version {version}; this obrec reads {FORMAT_VERSION}"
@@ -185,14 +180,11 @@ class Store:
         """Flush (a writer) and close; the database is closed even when the flush fails."""
         try:
             if self._writable:
-                self._db.flush()
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            self._db.close()
-            raise _translate(self.path, exc) from exc
-        try:
-            self._db.close()
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            raise _translate(self.path, exc) from exc
+                with _rocksdb(self.path):
+                    self._db.flush()
+        finally:
+            with _rocksdb(self.path):
+                self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -208,41 +200,45 @@ class Store:
 
     def write(self, pending: PendingWrites) -> None:
         """Write one atomic batch: deletes first, then puts (so a re-stored second survives)."""
-        batch = WriteBatch(raw_mode=True)
-        for begin, end in pending.delete_ranges:
-            batch.delete_range(begin, end)
-        for key, value in pending.puts:
-            batch.put(key, value)
-        if pending.meta_puts or pending.meta_deletes:
-            meta = self._db.get_column_family_handle(META_CF)
-            for key in pending.meta_deletes:
-                batch.delete(key, meta)
-            for key, value in pending.meta_puts:
-                batch.put(key, value, meta)
-        try:
+        with _rocksdb(self.path):
+            batch = WriteBatch(raw_mode=True)
+            for begin, end in pending.delete_ranges:
+                batch.delete_range(begin, end)
+            for key, value in pending.puts:
+                batch.put(key, value)
+            if pending.meta_puts or pending.meta_deletes:
+                meta = self._db.get_column_family_handle(META_CF)
+                for key in pending.meta_deletes:
+                    batch.delete(key, meta)
+                for key, value in pending.meta_puts:
+                    batch.put(key, value, meta)
             self._db.write(batch)
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            raise _translate(self.path, exc) from exc
 
-    def compact(
-        self, begin: bytes | None = None, end: bytes | None = None, *, recompress: bool = False
-    ) -> None:
-        """Compact ``[begin, end)`` of the snapshots (everything by default), which reclaims
-        deleted ranges; ``recompress`` also rewrites the bottom level at its stronger zstd level
-        (slow; benchmarks use it to measure settled sizes). rocksdict releases the GIL."""
+    def put_session(self, start_s: int, doc: dict[str, Any]) -> None:
+        """Record (or update) the session that started at ``start_s``."""
+        pending = PendingWrites()
+        pending.put_session(start_s, doc)
+        self.write(pending)
+
+    def compact_symbol(self, symbol: str, *, before_s: int) -> None:
+        """Flush, then compact ``symbol``'s seconds before ``before_s``: reclaims a prune."""
+        with _rocksdb(self.path):
+            self._db.flush()
+            self._db.compact_range(clamped_key(symbol, 0), clamped_key(symbol, before_s))
+
+    def compact(self, *, recompress: bool = False) -> None:
+        """Compact every snapshot, which reclaims deleted ranges; ``recompress`` also rewrites
+        the bottom level at its stronger zstd level (slow; benchmarks use it to measure settled
+        sizes). rocksdict releases the GIL."""
         options = CompactOptions()
         if recompress:
             options.set_bottommost_level_compaction(BottommostLevelCompaction.force())
-        try:
-            self._db.compact_range(begin, end, options)
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            raise _translate(self.path, exc) from exc
+        with _rocksdb(self.path):
+            self._db.compact_range(None, None, options)
 
     def flush(self) -> None:
-        try:
+        with _rocksdb(self.path):
             self._db.flush()
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            raise _translate(self.path, exc) from exc
 
     def table_bytes(self) -> int:
         """Bytes of the live table files: the data itself, without logs and manifests."""
@@ -250,121 +246,121 @@ class Store:
 
     def size_on_disk(self) -> int:
         """Bytes of every file in the directory (SST files, WAL, manifest, logs)."""
-        return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
-
-    def put_meta(self, key: bytes, doc: dict[str, Any]) -> None:
-        self.write(PendingWrites(meta_puts=[(key, ormsgpack.packb(doc))]))
+        return directory_bytes(self.path)
 
     def live_files(self) -> list[dict[str, Any]]:
-        """RocksDB's table files with their size and key range (for per-symbol disk estimates)."""
-        files: list[dict[str, Any]] = self._db.live_files()
+        """RocksDB's table files with their size and key range."""
+        with _rocksdb(self.path):
+            files: list[dict[str, Any]] = self._db.live_files()
         return files
+
+    def bytes_by_symbol(self) -> dict[str, int]:
+        """Estimated table bytes per symbol: each file's size shared among the symbols whose
+        keys it may hold."""
+        symbols = self.symbols()
+        shares: dict[str, float] = dict.fromkeys(symbols, 0.0)
+        for table in self.live_files():
+            holders = [s for s in symbols if holds_symbol(table["start_key"], table["end_key"], s)]
+            for symbol in holders:
+                shares[symbol] += table["size"] / len(holders)
+        return {s: round(b) for s, b in shares.items()}
 
     def checkpoint(self, dest: Path) -> None:
         """RocksDB's checkpoint at the new directory ``dest``: table files hard-linked (copied
         across filesystems). A reader's checkpoint lacks what the reader holds only in memory
         (a running writer's latest writes, replayed from its log); ``align`` adds that."""
-        try:
+        with _rocksdb(self.path):
             Checkpoint(self._db).create_checkpoint(str(dest))
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            if "link file" in str(exc) and "Operation not permitted" in str(exc):
-                raise StorageError(
-                    f"cannot hard-link the files of {self.path} as this user (Linux links only "
-                    "files you own); run obrec backup as the database's owner, or back up to "
-                    "another filesystem (a copy)"
-                ) from exc
-            raise _translate(self.path, exc) from exc
 
     def align(self, view: Store) -> tuple[int, int]:
         """Make this (writable) store hold exactly ``view``'s keys and values, in both column
         families, writing only the difference. Returns ``view``'s snapshots and the writes."""
-        try:
+        with _rocksdb(self.path):
             snapshots, writes = _align(self._db, view._db, None)
             meta = self._db.get_column_family_handle(META_CF)
             return snapshots, writes + _align(self._meta(), view._meta(), meta)[1]
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            raise _translate(self.path, exc) from exc
 
     # -- reading ----------------------------------------------------------------------------
 
     def scan(self, symbol: str, from_s: int, to_s: int) -> Iterator[tuple[bytes, bytes]]:
-        """Raw (key, value) pairs of ``symbol`` for seconds ``from_s..to_s`` inclusive."""
+        """(key, value) of ``symbol``'s snapshots for seconds ``from_s..to_s`` inclusive; keys
+        are opaque outside ``storage/`` (``layout.second_of`` reads their second)."""
         read_opt = ReadOptions()
-        end = snapshot_key(symbol, to_s + 1) if to_s < MAX_TS_S else symbol_end(symbol)
-        read_opt.set_iterate_upper_bound(end)
-        start = snapshot_key(symbol, min(max(from_s, 0), MAX_TS_S))
-        try:
-            yield from self._db.items(from_key=start, read_opt=read_opt)
-        except Exception as exc:  # rocksdict raises bare Exception; translated once, here
-            raise _translate(self.path, exc) from exc
+        read_opt.set_iterate_upper_bound(end_key(symbol, to_s))
+        with _rocksdb(self.path):
+            yield from self._db.items(from_key=clamped_key(symbol, from_s), read_opt=read_opt)
 
     def count(self, symbol: str, from_s: int, to_s: int) -> int:
         """How many snapshots of ``symbol`` lie in ``from_s..to_s`` (keys only are compared)."""
         if to_s < from_s:
             return 0
         read_opt = ReadOptions()
-        end = snapshot_key(symbol, to_s + 1) if to_s < MAX_TS_S else symbol_end(symbol)
-        read_opt.set_iterate_upper_bound(end)
-        it = self._db.iter(read_opt)
-        it.seek(snapshot_key(symbol, min(max(from_s, 0), MAX_TS_S)))
+        read_opt.set_iterate_upper_bound(end_key(symbol, to_s))
         found = 0
-        while it.valid():
-            found += 1
-            it.next()
+        with _rocksdb(self.path):
+            it = self._db.iter(read_opt)
+            it.seek(clamped_key(symbol, from_s))
+            while it.valid():
+                found += 1
+                it.next()
         return found
 
     def meta_items(self, prefix: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
         read_opt = ReadOptions()
-        read_opt.set_iterate_upper_bound(prefix[:-1] + bytes([prefix[-1] + 1]))
-        for key, raw in self._meta().items(from_key=prefix, read_opt=read_opt):
-            yield cast(bytes, key), ormsgpack.unpackb(raw)
+        read_opt.set_iterate_upper_bound(prefix_end(prefix))
+        with _rocksdb(self.path):
+            for key, raw in self._meta().items(from_key=prefix, read_opt=read_opt):
+                yield cast(bytes, key), unpack_doc(raw)
 
     def gaps(self) -> list[GapRecord]:
-        records = []
-        for key, doc in self.meta_items(GAP_PREFIX):
-            symbol, _, from_s = key[len(GAP_PREFIX) :].decode().rpartition(":")
-            records.append(GapRecord(symbol, int(from_s), doc["to"], doc["reason"]))
-        return records
+        return [gap_record(key, doc) for key, doc in self.meta_items(GAP_PREFIX)]
+
+    def sessions(self) -> list[SessionRecord]:
+        return [session_record(key, doc) for key, doc in self.meta_items(SESSION_PREFIX)]
 
     def last_at_or_before(self, symbol: str, ts_s: int) -> tuple[bytes, bytes] | None:
-        """The raw snapshot of ``symbol`` at ``ts_s``, or the latest one before it."""
-        it = self._db.iter()
-        it.seek_for_prev(snapshot_key(symbol, min(max(ts_s, 0), MAX_TS_S)))
-        if it.valid() and bytes(it.key()).startswith(symbol_prefix(symbol)):
-            return bytes(it.key()), bytes(it.value())
+        """The (key, value) of ``symbol``'s snapshot at ``ts_s``, or of the latest before it."""
+        with _rocksdb(self.path):
+            it = self._db.iter()
+            it.seek_for_prev(clamped_key(symbol, ts_s))
+            if it.valid() and bytes(it.key()).startswith(symbol_prefix(symbol)):
+                return bytes(it.key()), bytes(it.value())
         return None
 
-    def first_at_or_after(self, symbol: str, ts_s: int) -> bytes | None:
-        """The key of ``symbol``'s first snapshot at or after ``ts_s``."""
-        it = self._db.iter()
-        it.seek(snapshot_key(symbol, min(max(ts_s, 0), MAX_TS_S)))
-        if it.valid() and bytes(it.key()).startswith(symbol_prefix(symbol)):
-            return bytes(it.key())
+    def first_at_or_after(self, symbol: str, ts_s: int) -> int | None:
+        """The second of ``symbol``'s first snapshot at or after ``ts_s``."""
+        with _rocksdb(self.path):
+            it = self._db.iter()
+            it.seek(clamped_key(symbol, ts_s))
+            if it.valid() and bytes(it.key()).startswith(symbol_prefix(symbol)):
+                return second_of(bytes(it.key()))
         return None
+
+    def span(self, symbol: str, from_s: int, to_s: int) -> tuple[int, int] | None:
+        """(first, last) stored second of ``symbol`` within ``from_s..to_s``, None if none."""
+        first_s = self.first_at_or_after(symbol, from_s)
+        last = self.last_at_or_before(symbol, to_s)
+        if first_s is None or last is None:
+            return None
+        last_s = second_of(last[0])
+        return (first_s, last_s) if first_s <= last_s else None
 
     def symbols(self) -> list[str]:
         """Every symbol with at least one snapshot, by seeking from symbol to symbol."""
         found: list[str] = []
-        it = self._db.iter()
-        it.seek_to_first()
-        while it.valid():
-            symbol = bytes(it.key()).partition(b":")[0].decode()
-            found.append(symbol)
-            it.seek(symbol_end(symbol))
+        with _rocksdb(self.path):
+            it = self._db.iter()
+            it.seek_to_first()
+            while it.valid():
+                symbol = symbol_of(bytes(it.key()))
+                found.append(symbol)
+                it.seek(symbol_end(symbol))
         return found
 
 
-def gap_key(symbol: str, from_s: int) -> bytes:
-    return GAP_PREFIX + f"{symbol}:{from_s:010d}".encode()
-
-
-def gap_entry(symbol: str, from_s: int, to_s: int, reason: str) -> tuple[bytes, bytes]:
-    """The ``meta`` key and value of a gap record (docs/format.md); ``gaps()`` reads it back."""
-    return gap_key(symbol, from_s), ormsgpack.packb({"to": to_s, "reason": reason})
-
-
-def session_key(start_s: int) -> bytes:
-    return SESSION_PREFIX + f"{start_s:010d}".encode()
+def directory_bytes(path: Path) -> int:
+    """Bytes of every file directly in ``path``: what a database directory holds on disk."""
+    return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
 
 
 def _align(copy: Rdict, view: Rdict, family: Any) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from recorder.storage.codec import MAX_TS_S
+from recorder.storage.layout import MAX_TS_S
 from recorder.storage.store import Store
 from tests.e2e.conftest import assert_one_line_error, obrec, spawn, start_simulator, stop
 

@@ -254,8 +254,8 @@ def test_prune_of_a_missing_database_creates_nothing(tmp_path: Path) -> None:
 
 
 def test_corrupt_value_is_named_and_can_be_skipped(demo_db: Path, tmp_path: Path) -> None:
-    from recorder.storage.codec import snapshot_key
-    from recorder.storage.store import PendingWrites, Store
+    from recorder.storage.layout import PendingWrites, snapshot_key
+    from recorder.storage.store import Store
 
     db = tmp_path / "db"
     shutil.copytree(demo_db, db)

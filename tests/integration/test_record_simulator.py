@@ -11,12 +11,13 @@ import pytest
 
 from recorder.app import Recorder
 from recorder.config import RecordConfig
-from recorder.database import Database
 from recorder.errors import StorageError, UnknownSymbolError
+from recorder.read.database import Database
 from recorder.simulator.faults import FaultPlan
 from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for
-from recorder.storage.store import PendingWrites, Store
+from recorder.storage.layout import PendingWrites
+from recorder.storage.store import Store
 from tests.helpers import Levels, mismatches, truth_from_lines
 
 pytestmark = pytest.mark.integration

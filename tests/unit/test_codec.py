@@ -10,13 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recorder.book.snapshot import Level, Snapshot
-from recorder.storage.codec import (
+from recorder.storage.codec import Decoder, Encoder, format_decimal, parse_decimal
+from recorder.storage.layout import (
     FORMAT_VERSION,
     MAX_TS_S,
-    Decoder,
-    Encoder,
-    format_decimal,
-    parse_decimal,
     snapshot_key,
     split_key,
     symbol_end,

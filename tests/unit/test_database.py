@@ -11,15 +11,17 @@ import ormsgpack
 import pytest
 
 from recorder.book.snapshot import Level
-from recorder.database import Database
+from recorder.cli.common import error_message
 from recorder.errors import (
     CorruptValueError,
     DatabaseMissingError,
     UnknownSymbolError,
     UsageError,
 )
-from recorder.storage.codec import Encoder, snapshot_key
-from recorder.storage.store import PendingWrites, Store, gap_key
+from recorder.read.database import Database
+from recorder.storage.codec import Encoder
+from recorder.storage.layout import PendingWrites, gap_key, snapshot_key
+from recorder.storage.store import Store
 
 Book = tuple[list[Level], list[Level]]
 GARBAGE = b"\x01garbage"
@@ -276,7 +278,8 @@ def test_corrupt_value_stops_snapshots_naming_the_key(corrupt_db: Database) -> N
     assert seen == [100, 101]
     assert info.value.key == b"BTCUSDT:0000000102"
     assert "BTCUSDT:0000000102" in str(info.value)
-    assert "--skip-corrupt" in str(info.value)
+    assert "skip_corrupt" in str(info.value)
+    assert "--skip-corrupt" in error_message(info.value)
 
 
 def test_skip_corrupt_yields_the_others_and_warns(

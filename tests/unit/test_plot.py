@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from recorder.book.snapshot import Level
-from recorder.database import Database
+from recorder.cli.common import error_message
 from recorder.errors import UsageError
-from recorder.plot import (
+from recorder.read.database import Database
+from recorder.read.plot import (
     MAX_COLUMNS,
     MAX_ROWS,
     PlotFormat,
@@ -123,8 +124,9 @@ def test_load_trims_the_window_to_stored_seconds_and_keeps_the_gap(tmp_path: Pat
     write_store(tmp_path, {"BTCUSDT": {s: book(s) for s in seconds}})
     with Database.open(tmp_path) as db:
         image = load(db, "BTCUSDT", 0, 10**9)
-        with pytest.raises(UsageError, match=r"stored: .* widen --from/--to"):
+        with pytest.raises(UsageError, match=r"stored: .* widen from_s/to_s") as info:
             load(db, "BTCUSDT", 0, 50)
+    assert "widen --from/--to" in error_message(info.value)
     assert (image.from_s, image.to_s, image.columns) == (100, 119, 20)
     assert list(np.flatnonzero(np.isnan(image.mid))) == [10, 11, 12, 13, 14]
     assert image.mid[0] == pytest.approx(100.75)  # bids 100.5, asks 101

@@ -10,10 +10,10 @@ import pytest
 from rich.console import Console
 
 from recorder.book.snapshot import Level, Snapshot
-from recorder.database import DatabaseStats, SymbolStats
-from recorder.export import tardis_header, write_snapshots
-from recorder.render import QueryFormat, human_bytes, snapshot_table, stats_doc
-from recorder.storage.store import GapRecord
+from recorder.read.database import DatabaseStats, SymbolStats
+from recorder.read.export import tardis_header, write_snapshots
+from recorder.read.render import QueryFormat, human_bytes, snapshot_table, stats_doc
+from recorder.storage.layout import GapRecord
 
 T0 = 1_700_000_000  # 2023-11-14T22:13:20Z
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import ormsgpack
 import pytest
 
 from recorder.errors import UsageError
-from recorder.retention import apply_prune, parse_duration, plan_prune
-from recorder.storage.codec import MAX_TS_S, Encoder, snapshot_key, split_key
-from recorder.storage.store import (
-    SESSION_PREFIX,
+from recorder.read.retention import apply_prune, parse_duration, plan_prune
+from recorder.storage.codec import Encoder
+from recorder.storage.layout import (
+    MAX_TS_S,
     GapRecord,
     PendingWrites,
-    Store,
-    gap_key,
-    session_key,
+    second_of,
 )
+from recorder.storage.store import Store
 
 CUTOFF = 106
 BTC_SECONDS = [*range(100, 105), *range(108, 112), *range(115, 120)]
@@ -65,36 +63,26 @@ def test_parse_duration_rejects(text: str) -> None:
 
 def _put_snapshots(store: Store, symbol: str, seconds: list[int]) -> None:
     encoder = Encoder()
-    store.write(
-        PendingWrites(
-            puts=[
-                (
-                    snapshot_key(symbol, s),
-                    encoder.encode(s * 1000, s, s * 1000 + 1, [("100.5", "1")], [("101", "2")]),
-                )
-                for s in seconds
-            ]
-        )
-    )
+    pending = PendingWrites()
+    for s in seconds:
+        value = encoder.encode(s * 1000, s, s * 1000 + 1, [("100.5", "1")], [("101", "2")])
+        pending.put_snapshot(symbol, s, value)
+    store.write(pending)
 
 
 def _put_gaps(store: Store, gaps: list[GapRecord]) -> None:
-    store.write(
-        PendingWrites(
-            meta_puts=[
-                (gap_key(g.symbol, g.from_s), ormsgpack.packb({"to": g.to_s, "reason": g.reason}))
-                for g in gaps
-            ]
-        )
-    )
+    pending = PendingWrites()
+    for gap in gaps:
+        pending.record_gap(gap)
+    store.write(pending)
 
 
 def _seconds(store: Store, symbol: str) -> list[int]:
-    return [split_key(bytes(key))[1] for key, _ in store.scan(symbol, 0, MAX_TS_S)]
+    return [second_of(bytes(key)) for key, _ in store.scan(symbol, 0, MAX_TS_S)]
 
 
 def _sessions(store: Store) -> list[int]:
-    return [doc["start"] for _, doc in store.meta_items(SESSION_PREFIX)]
+    return [session.start_s for session in store.sessions()]
 
 
 @pytest.fixture
@@ -103,10 +91,10 @@ def store(tmp_path: Path) -> Iterator[Store]:
         _put_snapshots(opened, "BTCUSDT", BTC_SECONDS)
         _put_snapshots(opened, "ETHUSDT", ETH_SECONDS)
         _put_gaps(opened, BTC_GAPS + ETH_GAPS)
-        opened.put_meta(session_key(40), {"start": 40, "end": 60})  # ended before the cut-off
-        opened.put_meta(session_key(70), {"start": 70, "end": None})  # never ended cleanly
-        opened.put_meta(session_key(90), {"start": 90, "end": CUTOFF})  # ended at the cut-off
-        opened.put_meta(session_key(100), {"start": 100, "end": 200})
+        opened.put_session(40, {"start": 40, "end": 60})  # ended before the cut-off
+        opened.put_session(70, {"start": 70, "end": None})  # never ended cleanly
+        opened.put_session(90, {"start": 90, "end": CUTOFF})  # ended at the cut-off
+        opened.put_session(100, {"start": 100, "end": 200})
         yield opened
 
 
@@ -123,26 +111,23 @@ def test_plan_counts_snapshots_before_the_cutoff(store: Store) -> None:
 def test_plan_for_one_symbol(store: Store) -> None:
     plan = plan_prune(store, CUTOFF, ["ETHUSDT"])
     assert plan.snapshots == {"ETHUSDT": 6}
-    assert plan.gap_deletes == [gap_key("ETHUSDT", 95)]
+    assert plan.gap_deletes == [GapRecord("ETHUSDT", 95, 99, "startup")]
     assert plan.gap_puts == []
     assert plan.session_deletes == []  # sessions span every symbol: kept for a partial prune
 
 
 def test_plan_gap_records(store: Store) -> None:
     plan = plan_prune(store, CUTOFF, ["BTCUSDT"])
-    assert plan.gap_deletes == [gap_key("BTCUSDT", 95), gap_key("BTCUSDT", 105)]
-    ((key, value),) = plan.gap_puts
-    assert key == gap_key("BTCUSDT", CUTOFF)
-    assert ormsgpack.unpackb(value) == {"to": 107, "reason": "sequence_gap"}
-    assert gap_key("BTCUSDT", 112) not in plan.gap_deletes
+    assert plan.gap_deletes == BTC_GAPS[:2]
+    (trimmed,) = plan.gap_puts
+    assert trimmed == GapRecord("BTCUSDT", CUTOFF, 107, "sequence_gap")
+    assert BTC_GAPS[2] not in plan.gap_deletes
 
 
 def test_plan_deletes_ended_sessions_only_when_pruning_every_symbol(store: Store) -> None:
     plan = plan_prune(store, CUTOFF)
-    assert plan.session_deletes == [session_key(40)]
-    assert sorted(plan.gap_deletes) == sorted(
-        [gap_key("BTCUSDT", 95), gap_key("BTCUSDT", 105), gap_key("ETHUSDT", 95)]
-    )
+    assert plan.session_deletes == [40]
+    assert sorted(plan.gap_deletes, key=repr) == sorted([*BTC_GAPS[:2], *ETH_GAPS], key=repr)
 
 
 def test_plan_changes_nothing(store: Store) -> None:
@@ -156,7 +141,8 @@ def test_plan_before_everything_is_empty(store: Store) -> None:
     plan = plan_prune(store, 50)
     assert plan.snapshots == {"BTCUSDT": 0, "ETHUSDT": 0}
     assert plan.total == 0
-    assert plan.gap_deletes == plan.session_deletes == []
+    assert plan.gap_deletes == []
+    assert plan.session_deletes == []
     assert plan.gap_puts == []
 
 
@@ -204,7 +190,8 @@ def test_apply_prune_twice_is_harmless(store: Store) -> None:
     apply_prune(store, plan_prune(store, CUTOFF))
     again = plan_prune(store, CUTOFF)
     assert again.total == 0
-    assert again.gap_deletes == again.session_deletes == []
+    assert again.gap_deletes == []
+    assert again.session_deletes == []
     assert apply_prune(store, again) >= 0
     assert _seconds(store, "ETHUSDT") == [106, 107, 108, 109]
 
@@ -223,6 +210,6 @@ def test_prune_every_symbol_drops_old_gaps_of_symbols_without_snapshots(tmp_path
         assert writer.gaps() == [GapRecord("XRPUSDT", 150, 160, "shutdown")]
 
         plan = plan_prune(writer, 250)
-        assert gap_key("XRPUSDT", 150) in plan.gap_deletes
+        assert GapRecord("XRPUSDT", 150, 160, "shutdown") in plan.gap_deletes
         apply_prune(writer, plan)
         assert writer.gaps() == []

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from recorder.errors import InvalidValueError
 from recorder.simulator.connection import Act, ConnectionLife
 from recorder.simulator.faults import FaultDice, FaultPlan
 from recorder.simulator.market import Market
@@ -142,8 +143,10 @@ def test_age_faults_end_the_connection(plan: FaultPlan, age_s: float, act: Act) 
     ],
 )
 def test_impossible_plans_are_refused(fields: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match=next(iter(fields))):
+    with pytest.raises(InvalidValueError, match=next(iter(fields))) as info:
         FaultPlan(**fields)  # type: ignore[arg-type]
+    assert info.value.parameter == next(iter(fields))
+    assert info.value.value == next(iter(fields.values()))
 
 
 def test_rest_dice_are_seeded_and_within_the_plan() -> None:

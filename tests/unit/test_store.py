@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError, UsageError
-from recorder.storage.backup import backup
-from recorder.storage.codec import MAX_TS_S, snapshot_key, symbol_end
-from recorder.storage.store import (
+from recorder.read.backup import backup
+from recorder.storage.layout import (
+    MAX_TS_S,
     GapRecord,
     PendingWrites,
-    Store,
-    _translate,
     gap_key,
-    session_key,
+    snapshot_key,
+    symbol_end,
 )
+from recorder.storage.store import Store, _translate
 
 
 @pytest.fixture
@@ -39,6 +39,12 @@ def _put(store: Store, symbol: str, *seconds: int, tag: str = "") -> None:
     store.write(
         PendingWrites(puts=[(snapshot_key(symbol, s), _value(symbol, s, tag)) for s in seconds])
     )
+
+
+def _put_gap(store: Store, gap: GapRecord) -> None:
+    pending = PendingWrites()
+    pending.record_gap(gap)
+    store.write(pending)
 
 
 def _seconds(store: Store, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S) -> list[int]:
@@ -214,13 +220,13 @@ def test_symbols_lists_recorded_symbols_in_order(writer: Store) -> None:
     _put(writer, "BTCUSDT", 1, 2)
     _put(writer, "BTC", 9)
     _put(writer, "BTC-X", 4)
-    writer.put_meta(gap_key("ZZZ", 1), {"to": 2, "reason": "r"})  # meta is not a symbol
+    _put_gap(writer, GapRecord("ZZZ", 1, 2, "r"))  # meta is not a symbol
     assert writer.symbols() == ["BTC-X", "BTC", "BTCUSDT", "ETHBTC"]
 
 
 def test_gaps_round_trip(db_path: Path) -> None:
     with Store.open_writer(db_path) as store:
-        store.put_meta(gap_key("ETHBTC", 1737158400), {"to": 1737158460, "reason": "reconnect"})
+        _put_gap(store, GapRecord("ETHBTC", 1737158400, 1737158460, "reconnect"))
         store.write(
             PendingWrites(
                 [],
@@ -228,7 +234,7 @@ def test_gaps_round_trip(db_path: Path) -> None:
                 [],
             )
         )
-        store.put_meta(session_key(1737158000), {"pid": 1})
+        store.put_session(1737158000, {"pid": 1})
         assert gap_key("BTCUSDT", 5) == b"gap:BTCUSDT:0000000005"
     with Store.open_reader(db_path) as reader:
         assert reader.gaps() == [
@@ -260,8 +266,8 @@ def test_backup_beside_an_open_writer_holds_exactly_what_a_reader_sees(
 ) -> None:
     _put(writer, "BTCUSDT", *range(1, 11))
     _put(writer, "ETHUSDT", 1, 2, 3)
-    writer.put_meta(gap_key("BTCUSDT", 0), {"to": 0, "reason": "startup"})
-    writer.put_meta(gap_key("ETHUSDT", 5), {"to": 6, "reason": "disconnect"})
+    _put_gap(writer, GapRecord("BTCUSDT", 0, 0, "startup"))
+    _put_gap(writer, GapRecord("ETHUSDT", 5, 6, "disconnect"))
     writer.flush()  # into table files; what follows stays in the writer's memory (and WAL)
     writer.write(
         PendingWrites(

@@ -22,13 +22,12 @@ from recorder.binance.endpoints import (
 from recorder.binance.wire import (
     DepthSnapshot,
     DepthUpdate,
-    MalformedMessageError,
     OtherEvent,
     decode_depth_snapshot,
     decode_frame,
     decode_trading_symbols,
 )
-from recorder.errors import ExchangeError
+from recorder.errors import ExchangeError, MalformedMessageError
 
 
 def _data(**overrides: Any) -> dict[str, Any]:

@@ -8,28 +8,23 @@ strings are formatted), which is what makes a day export in about a second.
 Schema (``SCHEMA``): symbol, ts (unix s), time (timestamp[s, UTC]), event_time and recv_time
 (timestamp[ms, UTC]), update_id, then bid_price, bid_qty, ask_price, ask_qty as lists, best
 level first.
+
+Rows come in as ``(second, stored map)`` pairs (``Database.docs``), so this module knows no
+database. numpy and pyarrow are imported at the top: callers check the extra first
+(``extras.require(PARQUET)``).
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import accumulate, chain
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
 
 from recorder.errors import UsageError
-
-try:
-    import numpy as np
-    import pyarrow as pa
-except ImportError:  # pragma: no cover - exercised by users without the extra
-    raise UsageError(
-        "Parquet and DataFrames need the parquet extra: pip install 'obrec[parquet]' "
-        "(or uv sync --extra parquet)"
-    ) from None
-
-if TYPE_CHECKING:
-    from recorder.database import Database
 
 SCALE = 8
 DECIMAL = pa.decimal128(38, SCALE)
@@ -51,17 +46,13 @@ ROWS_PER_BATCH = 16_384
 _INT64_MAX = 2**63 - 1
 
 
-def batches(
-    db: Database,
-    symbol: str,
-    from_s: int,
-    to_s: int,
-    *,
-    skip_corrupt: bool = False,
-    rows: int = ROWS_PER_BATCH,
-) -> Iterator[pa.RecordBatch]:
+Docs = Iterable[tuple[int, dict[str, Any]]]
+"""(second, stored MessagePack map) of one symbol, oldest first: what ``Database.docs`` yields."""
+
+
+def batches(symbol: str, docs: Docs, *, rows: int = ROWS_PER_BATCH) -> Iterator[pa.RecordBatch]:
     chunk: list[tuple[int, dict[str, Any]]] = []
-    for row in db.docs(symbol, from_s, to_s, skip_corrupt=skip_corrupt):
+    for row in docs:
         chunk.append(row)
         if len(chunk) == rows:
             yield record_batch(symbol, chunk)
@@ -70,9 +61,11 @@ def batches(
         yield record_batch(symbol, chunk)
 
 
-def snapshot_table(db: Database, symbols: Sequence[str], from_s: int, to_s: int) -> pa.Table:
+def table(docs_by_symbol: Mapping[str, Docs]) -> pa.Table:
+    """One table of every symbol's rows, symbol by symbol."""
     return pa.Table.from_batches(
-        [b for symbol in symbols for b in batches(db, symbol, from_s, to_s)], schema=SCHEMA
+        [b for symbol, docs in docs_by_symbol.items() for b in batches(symbol, docs)],
+        schema=SCHEMA,
     )
 
 

@@ -4,6 +4,8 @@ Used by ``obrec prune`` (the recorder must not be running: RocksDB has one write
 ``obrec record --retain`` (inside the running recorder, from a worker thread). Deletion is one
 ``delete_range`` per symbol, then a compaction of exactly those ranges, so the space really
 returns. Gap records that end before the cut-off go too; one that straddles it is trimmed.
+``prune`` is the whole of ``obrec prune`` as one call: open the directory for writing, plan, and
+apply unless asked for a dry run.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from recorder.errors import UsageError
-from recorder.storage.codec import snapshot_key
-from recorder.storage.store import SESSION_PREFIX, PendingWrites, Store, gap_entry, gap_key
+from recorder.storage.layout import GapRecord, PendingWrites
+from recorder.storage.store import Store
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -33,13 +36,22 @@ class PrunePlan:
     cutoff_s: int
     """Everything before this second goes."""
     snapshots: dict[str, int]
-    gap_deletes: list[bytes] = field(default_factory=list)
-    gap_puts: list[tuple[bytes, bytes]] = field(default_factory=list)
-    session_deletes: list[bytes] = field(default_factory=list)
+    gap_deletes: list[GapRecord] = field(default_factory=list)
+    gap_puts: list[GapRecord] = field(default_factory=list)
+    """The recent parts of gaps that straddle the cut-off."""
+    session_deletes: list[int] = field(default_factory=list)
+    """Start seconds of sessions that ended before the cut-off."""
 
     @property
     def total(self) -> int:
         return sum(self.snapshots.values())
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    plan: PrunePlan
+    reclaimed_bytes: int | None
+    """Table bytes given back; None for a dry run, which changes nothing."""
 
 
 def plan_prune(store: Store, cutoff_s: int, symbols: Sequence[str] | None = None) -> PrunePlan:
@@ -51,13 +63,14 @@ def plan_prune(store: Store, cutoff_s: int, symbols: Sequence[str] | None = None
     for gap in gaps:
         if (symbols is not None and gap.symbol not in symbols) or gap.from_s >= cutoff_s:
             continue
-        plan.gap_deletes.append(gap_key(gap.symbol, gap.from_s))
+        plan.gap_deletes.append(gap)
         if gap.to_s >= cutoff_s:  # straddles the cut-off: keep its recent part
-            plan.gap_puts.append(gap_entry(gap.symbol, cutoff_s, gap.to_s, gap.reason))
+            plan.gap_puts.append(GapRecord(gap.symbol, cutoff_s, gap.to_s, gap.reason))
     if symbols is None:
-        for key, session in store.meta_items(SESSION_PREFIX):
-            if session.get("end") is not None and session["end"] < cutoff_s:
-                plan.session_deletes.append(key)
+        for session in store.sessions():
+            end_s = session.doc.get("end")
+            if end_s is not None and end_s < cutoff_s:
+                plan.session_deletes.append(session.start_s)
     return plan
 
 
@@ -72,13 +85,28 @@ def apply_prune(store: Store, plan: PrunePlan, *, compact: bool = True) -> int:
     space as they reach the tombstones instead.
     """
     before = store.table_bytes()
-    store.write(
-        PendingWrites(meta_deletes=plan.gap_deletes + plan.session_deletes, meta_puts=plan.gap_puts)
-    )
+    meta = PendingWrites()
+    for gap in plan.gap_deletes:
+        meta.delete_gap(gap)
+    for start_s in plan.session_deletes:
+        meta.delete_session(start_s)
+    for gap in plan.gap_puts:
+        meta.record_gap(gap)
+    store.write(meta)
     for symbol in plan.snapshots:
-        begin, end = snapshot_key(symbol, 0), snapshot_key(symbol, plan.cutoff_s)
-        store.write(PendingWrites(delete_ranges=[(begin, end)]))
+        snapshots = PendingWrites()
+        snapshots.delete_before(symbol, plan.cutoff_s)
+        store.write(snapshots)
         if compact:
-            store.flush()
-            store.compact(begin, end)
+            store.compact_symbol(symbol, before_s=plan.cutoff_s)
     return max(0, before - store.table_bytes())
+
+
+def prune(
+    db_path: Path, cutoff_s: int, symbols: Sequence[str] | None = None, *, dry_run: bool = False
+) -> PruneResult:
+    """Delete what is older than ``cutoff_s`` (of ``symbols``, or of all) from the directory
+    at ``db_path`` and compact it; the recorder must not be running (``DatabaseLockedError``)."""
+    with Store.open_writer(db_path, create=False) as store:
+        plan = plan_prune(store, cutoff_s, symbols)
+        return PruneResult(plan, None if dry_run else apply_prune(store, plan))

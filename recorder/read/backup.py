@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recorder.errors import StorageError, UsageError
-from recorder.storage.store import Store
+from recorder.storage.store import Store, directory_bytes
 
 log = logging.getLogger("obrec")
 
@@ -29,6 +29,8 @@ class BackupResult:
     snapshots: int
     writes: int
     """Puts and range deletes over the checkpoint: what the view held only in memory."""
+    bytes_on_disk: int
+    """What the copy's directory holds (hard-linked files counted in full)."""
 
 
 def backup(source: Path, dest: Path) -> BackupResult:
@@ -49,7 +51,7 @@ def backup(source: Path, dest: Path) -> BackupResult:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # never leave a copy that looks complete
         raise
-    return BackupResult(snapshots, writes)
+    return BackupResult(snapshots, writes, directory_bytes(dest))
 
 
 def _checkpointed_view(source: Path, staging: Path) -> Store:

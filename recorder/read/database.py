@@ -1,6 +1,6 @@
 """Read an obrec directory from Python: the library behind ``query``, ``export`` and ``stats``.
 
-    from recorder.database import Database
+    from recorder.read import Database
 
     with Database.open("~/obrec-data") as db:
         for snap in db.snapshots("BTCUSDT", from_s, to_s):
@@ -22,18 +22,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from recorder.book.snapshot import Snapshot
 from recorder.errors import CorruptValueError, UnknownSymbolError, UsageError
-from recorder.storage.codec import (
-    FORMAT_VERSION,
-    MAX_TS_S,
-    Columns,
-    Decoder,
-    decode_columns,
-    split_key,
-    symbol_end,
-    symbol_prefix,
-    unpack,
-)
-from recorder.storage.store import SESSION_PREFIX, GapRecord, Store
+from recorder.read.extras import PARQUET, POLARS, require
+from recorder.storage.codec import Columns, Decoder, decode_columns, unpack
+from recorder.storage.layout import FORMAT_VERSION, MAX_TS_S, GapRecord, second_of
+from recorder.storage.store import Store
 
 if TYPE_CHECKING:
     import pandas
@@ -45,8 +37,12 @@ log = logging.getLogger("obrec")
 
 
 def check_window(from_s: int, to_s: int) -> None:
+    """UsageError unless the window ``from_s..to_s`` runs forwards."""
     if from_s > to_s:
-        raise UsageError(f"--from ({from_s}) is after --to ({to_s}); swap them")
+        raise UsageError(
+            f"{{from_s}} ({from_s}) is after {{to_s}} ({to_s}); swap them",
+            parameters=("from_s", "to_s"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +113,7 @@ class Database:
 
     def span(self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S) -> tuple[int, int] | None:
         """(first, last) stored second of ``symbol`` within the window, None if none."""
-        first = self.store.first_at_or_after(symbol, from_s)
-        last = self.store.last_at_or_before(symbol, to_s)
-        if first is None or last is None:
-            return None
-        first_s, last_s = split_key(first)[1], split_key(last[0])[1]
-        return (first_s, last_s) if first_s <= last_s else None
+        return self.store.span(symbol, from_s, to_s)
 
     def snapshots(
         self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S, *, skip_corrupt: bool = False
@@ -138,7 +129,7 @@ class Database:
         """(second, exact integer columns with absolute prices) of each snapshot; no decimal
         strings are made. Arrow and Parquet read ``docs`` instead, which is faster still."""
         for key, value in self._values(symbol, from_s, to_s, skip_corrupt, _columns):
-            yield split_key(key)[1], value
+            yield second_of(key), value
 
     def _values(
         self,
@@ -162,7 +153,7 @@ class Database:
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         """(second, the stored MessagePack map as in docs/format.md): the rawest, fastest read."""
         for key, doc in self._values(symbol, from_s, to_s, skip_corrupt, _unpack):
-            yield int(key[-10:]), doc  # keys end in ten digits of seconds
+            yield second_of(key), doc
 
     def at(self, symbol: str, ts_s: int) -> Snapshot | None:
         """The snapshot at ``ts_s``, or the latest one before it."""
@@ -181,10 +172,10 @@ class Database:
         return [g for g in self.store.gaps() if symbol is None or g.symbol == symbol]
 
     def sessions(self) -> list[dict[str, Any]]:
-        return [doc for _, doc in self.store.meta_items(SESSION_PREFIX)]
+        return [session.doc for session in self.store.sessions()]
 
     def stats(self) -> DatabaseStats:
-        disk = self._disk_by_symbol()
+        disk = self.store.bytes_by_symbol()
         gaps = self.gaps()
         out = []
         for symbol in self.symbols():
@@ -207,28 +198,16 @@ class Database:
             )
         return DatabaseStats(self.path, FORMAT_VERSION, self.store.size_on_disk(), out)
 
-    def _disk_by_symbol(self) -> dict[str, int]:
-        symbols = self.symbols()
-        shares: dict[str, float] = dict.fromkeys(symbols, 0.0)
-        for table in self.store.live_files():
-            holders = [
-                s
-                for s in symbols
-                if table["start_key"] < symbol_end(s) and table["end_key"] >= symbol_prefix(s)
-            ]
-            for symbol in holders:
-                shares[symbol] += table["size"] / len(holders)
-        return {s: round(b) for s, b in shares.items()}
-
     # -- dataframes ------------------------------------------------------------------------
 
     def to_arrow(
         self, symbols: Sequence[str], from_s: int = 0, to_s: int = MAX_TS_S
     ) -> pyarrow.Table:
         """One Arrow table of every snapshot in the window (schema in docs/python-api.md)."""
-        from recorder.arrow import snapshot_table
+        require(PARQUET)
+        from recorder.read.arrow import table
 
-        return snapshot_table(self, symbols, from_s, to_s)
+        return table({s: self.docs(s, from_s, to_s) for s in symbols})
 
     def to_pandas(
         self, symbols: Sequence[str], from_s: int = 0, to_s: int = MAX_TS_S
@@ -238,10 +217,9 @@ class Database:
     def to_polars(
         self, symbols: Sequence[str], from_s: int = 0, to_s: int = MAX_TS_S
     ) -> polars.DataFrame:
-        try:
-            import polars as pl
-        except ImportError:
-            raise UsageError("to_polars needs polars: pip install polars") from None
+        require(POLARS)
+        import polars as pl
+
         frame = pl.from_arrow(self.to_arrow(symbols, from_s, to_s))
         assert isinstance(frame, pl.DataFrame)
         return frame

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from recorder.book.snapshot import Snapshot
-from recorder.database import DatabaseStats
+from recorder.read.database import DatabaseStats
 from recorder.timeparse import format_time
 
 

@@ -28,8 +28,9 @@ from typing import IO
 import orjson
 
 from recorder.book.snapshot import Snapshot
-from recorder.database import Database
 from recorder.errors import UsageError
+from recorder.read.database import Database
+from recorder.read.extras import PARQUET, require
 
 EXCHANGE = "binance"
 DAY_S = 86_400
@@ -56,11 +57,18 @@ class ExportRequest:
 
     def __post_init__(self) -> None:
         if self.output is None and self.format is ExportFormat.PARQUET:
-            raise UsageError("parquet cannot go to stdout; pass -o FILE (or -o DIR --partition)")
+            raise UsageError(
+                "parquet cannot go to stdout; pass {output} FILE (or {output} DIR {partition})",
+                parameters=("output", "partition"),
+            )
         if self.partition and self.format is not ExportFormat.PARQUET:
-            raise UsageError("--partition is for --format parquet only")
+            raise UsageError(
+                "{partition} is for {format} parquet only", parameters=("partition", "format")
+            )
         if not 1 <= self.levels <= 5000:
-            raise UsageError(f"--levels {self.levels} is out of range; use 1 to 5000")
+            raise UsageError(
+                f"{{levels}} {self.levels} is out of range; use 1 to 5000", parameters=("levels",)
+            )
 
 
 Progress = Callable[[int], None]
@@ -69,7 +77,7 @@ _PROGRESS_EVERY = 1024
 
 
 def snapshot_doc(snapshot: Snapshot) -> dict[str, object]:
-    """The JSON shape scripts rely on (DESIGN §1.1): extend, never break."""
+    """The JSON shape scripts rely on (docs/format.md, "JSON lines"): extend, never break."""
     return {
         "symbol": snapshot.symbol,
         "ts": snapshot.ts_s,
@@ -171,9 +179,10 @@ def _write_text(
 def _parquet_file(
     db: Database, request: ExportRequest, target: Path, progress: Progress | None
 ) -> int:
+    require(PARQUET)
     import pyarrow.parquet as pq
 
-    from recorder.arrow import SCHEMA, batches
+    from recorder.read.arrow import SCHEMA, batches
 
     count = 0
     with atomic_target(target, request.force) as tmp:
@@ -184,9 +193,10 @@ def _parquet_file(
             # Encoding and compressing a batch releases the GIL: it overlaps decoding the next.
             pending: Future[None] | None = None
             for symbol in request.symbols:
-                for batch in batches(
-                    db, symbol, request.from_s, request.to_s, skip_corrupt=request.skip_corrupt
-                ):
+                docs = db.docs(
+                    symbol, request.from_s, request.to_s, skip_corrupt=request.skip_corrupt
+                )
+                for batch in batches(symbol, docs):
                     if pending is not None:
                         pending.result()
                     pending = pool.submit(writer.write_batch, batch)
@@ -205,9 +215,10 @@ def _parquet_partitioned(
 ) -> int:
     """Hive layout ``symbol=S/date=YYYY-MM-DD/part-0.parquet``; the partition columns live in
     the paths, as DuckDB, Polars and Spark expect."""
+    require(PARQUET)
     import pyarrow.parquet as pq
 
-    from recorder.arrow import SCHEMA, batches
+    from recorder.read.arrow import SCHEMA, batches
 
     schema = SCHEMA.remove(SCHEMA.get_field_index("symbol"))
     count = 0
@@ -218,7 +229,9 @@ def _parquet_partitioned(
                 lo, hi = max(day, request.from_s), min(day + DAY_S - 1, request.to_s)
                 parts = [
                     b.drop_columns(["symbol"])
-                    for b in batches(db, symbol, lo, hi, skip_corrupt=request.skip_corrupt)
+                    for b in batches(
+                        symbol, db.docs(symbol, lo, hi, skip_corrupt=request.skip_corrupt)
+                    )
                 ]
                 if parts:
                     date = datetime.fromtimestamp(day, UTC).strftime("%Y-%m-%d")
@@ -246,7 +259,9 @@ class _NothingWritten(Exception):
 def atomic_target(target: Path, force: bool, *, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` at once."""
     if target.exists() and not force:
-        raise UsageError(f"{target} already exists; pass --force to replace it")
+        raise UsageError(
+            f"{target} already exists; pass {{force}} to replace it", parameters=("force",)
+        )
     if not target.parent.is_dir():
         raise UsageError(f"{target.parent} is not a directory; create it first")
     tmp = target.parent / f".{target.name}.obrec-tmp-{os.getpid()}"

@@ -11,7 +11,8 @@ Two steps, so each can be used and tested alone:
 
 Levels are read as exact integer columns (``Database.columns``) and become floats only here,
 for drawing. Memory stays bounded on long windows: each chunk of snapshots is reduced to one
-entry per (column, price) before the next is read.
+entry per (column, price) before the next is read. numpy and matplotlib are imported at the
+top: callers check the extra first (``extras.require(PLOT)``).
 """
 
 from __future__ import annotations
@@ -22,23 +23,18 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recorder.database import Database
+import matplotlib as mpl
+import numpy as np
+from matplotlib import dates as mdates
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap, LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
+
 from recorder.errors import UsageError
+from recorder.read.database import Database
 from recorder.storage.codec import Columns
 from recorder.timeparse import format_time
-
-try:
-    import matplotlib as mpl
-    import numpy as np
-    from matplotlib import dates as mdates
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import ListedColormap, LogNorm
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import ScalarFormatter
-except ImportError:  # pragma: no cover - exercised by users without the extra
-    raise UsageError(
-        "charts need the plot extra: pip install 'obrec[plot]' (or uv sync --extra plot)"
-    ) from None
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -99,14 +95,16 @@ def load(
     skip_corrupt: bool = False,
 ) -> BookImage:
     """The window as a ``BookImage``, its time axis trimmed to the seconds actually stored
-    (so ``--from 0`` does not squeeze the data into one column)."""
+    (so ``from_s=0`` does not squeeze the data into one column)."""
     db.require_symbol(symbol)
     span = db.span(symbol, from_s, to_s)
     if span is None:
         first_s, last_s = db.span(symbol) or (0, 0)
         raise UsageError(
             f"no snapshots of {symbol} between {format_time(from_s)} and {format_time(to_s)} "
-            f"(stored: {format_time(first_s)} to {format_time(last_s)}); widen --from/--to"
+            f"(stored: {format_time(first_s)} to {format_time(last_s)}); "
+            "widen {from_s}/{to_s}",
+            parameters=("from_s", "to_s"),
         )
     rows = db.columns(symbol, span[0], span[1], skip_corrupt=skip_corrupt)
     return bin_book(symbol, rows, span[0], span[1], levels)
