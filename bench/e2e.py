@@ -40,7 +40,7 @@ from bench.common import symbol_names
 from recorder.binance.endpoints import depth_weight
 from recorder.config import WEIGHT_PER_MINUTE
 from recorder.errors import DatabaseMissingError, StorageError
-from recorder.read.database import Database
+from recorder.read import Database
 from recorder.storage.layout import MAX_TS_S, second_of
 
 STARTUP_MARGIN_S = 30

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench.common import DAY_S, START_S, write_days
-from recorder.read.database import Database
+from recorder.read import Database
 from recorder.storage.store import Store
 
 

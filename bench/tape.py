@@ -163,7 +163,8 @@ def patch_event_times(buffer: bytearray, offsets: array[int], event_time_ms: int
 def pick_checkpoint(
     checkpoints: list[Checkpoint], sent_tick: int, subscribed_tick: int | None
 ) -> Checkpoint | None:
-    """The book to answer a depth request with, so that the client can bridge (DESIGN §2).
+    """The book to answer a depth request with, so that the client can bridge (rule S2 of
+    ``book/sync.py``; docs/architecture.md, "Binance's rules").
 
     ``sent_tick`` is the last tick sent (-1 before the first); ``subscribed_tick`` the first tick
     the client's stream received (None: not subscribed). A past checkpoint works when the client

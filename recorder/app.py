@@ -122,8 +122,8 @@ class Recorder:
                 self.totals.started_s = self._wall()
                 store.put_session(start_s, self._session_doc(start_s, end_s=None))
                 log.info("recording %d symbol(s) into %s", len(self.symbols), store.path)
-                # Long-lived start-up objects leave the collector's view: about 30 % less
-                # per-message cost (docs/benchmarks.md, "gc.freeze"); bench/ingest.py does too.
+                # Long-lived start-up objects leave the collector's view: less per-event cost
+                # (docs/benchmarks.md, "gc.freeze"); bench/ingest.py does the same.
                 gc.collect()
                 gc.freeze()
                 storage_failed = False

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from recorder.app import Recorder
 from recorder.config import RecordConfig
-from recorder.read.database import Database
+from recorder.read import Database
 from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for
 from recorder.timeparse import format_time

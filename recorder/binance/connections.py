@@ -1,4 +1,6 @@
-"""Binance's limit on opening WebSocket connections (DESIGN §2). Pure: the caller passes the time.
+"""Binance's limit on opening WebSocket connections. Pure: the caller passes the time.
+
+The rule is in docs/architecture.md, "Binance's rules".
 
 At most 300 connection attempts per 5 minutes per IP. ``AttemptBudget`` keeps a sliding window of
 attempts and says how long to wait before the next one, keeping a margin below the limit for

@@ -1,4 +1,6 @@
-"""Binance spot endpoints: pure URL builders and REST request weights (DESIGN §2).
+"""Binance spot endpoints: pure URL builders and REST request weights.
+
+The limits they encode are in docs/architecture.md, "Binance's rules".
 
 Base URLs are configuration so that the same code talks to Binance, its data-only mirrors, the
 testnet or the local simulator.

@@ -1,4 +1,6 @@
-"""REST request-weight budget (DESIGN §2). Pure: the caller passes the time.
+"""REST request-weight budget. Pure: the caller passes the time.
+
+Binance's weights and limits are in docs/architecture.md, "Binance's rules".
 
 A token bucket in weight units that refills at ``per_minute / 60`` per second up to ``burst``.
 ``reserve`` books the weight at once and says how long to wait before sending, so that many

@@ -1,4 +1,6 @@
-"""A seeded market that evolves like real Binance spot books (DESIGN §3), and remembers the truth.
+"""A seeded market that evolves like real Binance spot books, and remembers the truth.
+
+What it is calibrated on is in docs/architecture.md, "The simulator".
 
 Pure: time is an argument. Each symbol's book is kept in integer ticks and lots, independently of
 ``recorder.book`` (so comparing the recorder with this truth is not circular). ``step`` produces the

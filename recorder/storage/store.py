@@ -4,7 +4,7 @@ What goes where is ``layout.py``'s (snapshots in ``default``, everything else in
 module speaks to RocksDB in the layout's terms and offers intent-level reads (a window, a span,
 the gaps, the sessions). One process writes (RocksDB's LOCK file enforces it); readers open
 read-only, which needs no lock and sees the data as of opening. A reader's ``checkpoint`` then
-``align`` make a consistent copy beside a running writer (``storage/backup.py``). Every call into
+``align`` make a consistent copy beside a running writer (``read/backup.py``). Every call into
 rocksdict runs inside ``_rocksdb(path)``, the one place its errors become a ``StorageError``.
 
 Tuning (measured, see docs/benchmarks.md): zstd everywhere with a stronger level (15) for the

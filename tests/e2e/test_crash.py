@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from recorder.read.database import Database
+from recorder.read import Database
 from tests.e2e.conftest import Simulator, spawn, stop
 from tests.helpers import mismatches, truth_from_lines
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from recorder.read.database import Database
+from recorder.read import Database
 from tests.e2e.conftest import spawn, start_simulator, stop
 from tests.helpers import mismatches, truth_from_lines
 

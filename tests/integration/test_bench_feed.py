@@ -17,7 +17,7 @@ from bench.feed import Feed
 from recorder.app import Recorder
 from recorder.binance.endpoints import combined_stream_url
 from recorder.config import RecordConfig
-from recorder.read.database import Database
+from recorder.read import Database
 from tests.helpers import Levels, mismatches
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from recorder.app import Recorder
-from recorder.read.database import Database
+from recorder.read import Database
 from recorder.simulator.faults import FaultPlan
 from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for

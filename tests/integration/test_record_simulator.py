@@ -12,7 +12,7 @@ import pytest
 from recorder.app import Recorder
 from recorder.config import RecordConfig
 from recorder.errors import StorageError, UnknownSymbolError
-from recorder.read.database import Database
+from recorder.read import Database
 from recorder.simulator.faults import FaultPlan
 from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for

@@ -18,7 +18,7 @@ from recorder.errors import (
     UnknownSymbolError,
     UsageError,
 )
-from recorder.read.database import Database
+from recorder.read import Database
 from recorder.storage.codec import Encoder
 from recorder.storage.layout import PendingWrites, gap_key, snapshot_key
 from recorder.storage.store import Store

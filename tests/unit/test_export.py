@@ -14,7 +14,7 @@ import pytest
 from recorder.book.snapshot import Level, Snapshot
 from recorder.cli.common import error_message
 from recorder.errors import UnknownSymbolError, UsageError
-from recorder.read.database import Database
+from recorder.read import Database
 from recorder.read.export import (
     ExportFormat,
     ExportRequest,

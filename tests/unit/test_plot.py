@@ -10,7 +10,7 @@ import pytest
 from recorder.book.snapshot import Level
 from recorder.cli.common import error_message
 from recorder.errors import UsageError
-from recorder.read.database import Database
+from recorder.read import Database
 from recorder.read.plot import (
     MAX_COLUMNS,
     MAX_ROWS,

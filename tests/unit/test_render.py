@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from recorder.book.snapshot import Level, Snapshot
-from recorder.read.database import DatabaseStats, SymbolStats
+from recorder.read import DatabaseStats, SymbolStats
 from recorder.read.export import tardis_header, write_snapshots
 from recorder.read.render import QueryFormat, human_bytes, snapshot_table, stats_doc
 from recorder.storage.layout import GapRecord
