@@ -79,14 +79,11 @@ class DatabaseLockedError(StorageError):
 
     def __init__(self, path: Path, *, problem: str | None = None) -> None:
         self.path = path
-        if problem is not None:
-            super().__init__(f"{path} {problem}")
-            return
-        super().__init__(
-            f"{path} is in use by another obrec process (RocksDB lock held); "
-            "stop the other recorder or choose another {db_path}",
-            parameters=("db_path",),
+        problem = problem or (
+            "is in use by another obrec process (RocksDB lock held); "
+            "stop the other recorder or choose another {db_path}"
         )
+        super().__init__(f"{path} {problem}", parameters=("db_path",))
 
 
 class DatabaseMissingError(StorageError):
@@ -96,14 +93,11 @@ class DatabaseMissingError(StorageError):
 
     def __init__(self, path: Path, *, problem: str | None = None) -> None:
         self.path = path
-        if problem is not None:
-            super().__init__(f"{path} {problem}")
-            return
-        super().__init__(
-            f"no obrec database at {path}; pass {{db_path}} to a directory "
-            "written by `obrec record`",
-            parameters=("db_path",),
-        )
+        message = f"{path} {problem}"
+        if problem is None:
+            message = f"no obrec database at {path}; pass {{db_path}} to a directory written by "
+            message += "`obrec record`"
+        super().__init__(message, parameters=("db_path",))
 
 
 class CorruptValueError(StorageError):

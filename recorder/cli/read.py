@@ -131,9 +131,7 @@ def export(
     )
     with Database.open(db or default_db_path()) as database:
         visible = request.output is not None and stderr.is_terminal
-        total = (
-            sum(database.store.count(s, from_s, to_s) for s in request.symbols) if visible else 0
-        )
+        total = sum(database.count(s, from_s, to_s) for s in request.symbols) if visible else 0
         with progress(total, "exporting", enabled=visible) as advance:
             count = run_export(database, request, advance)
     if not count:

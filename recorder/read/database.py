@@ -115,6 +115,10 @@ class Database:
         """(first, last) stored second of ``symbol`` within the window, None if none."""
         return self.store.span(symbol, from_s, to_s)
 
+    def count(self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S) -> int:
+        """How many snapshots of ``symbol`` lie in the window (keys only are read)."""
+        return self.store.count(symbol, from_s, to_s)
+
     def snapshots(
         self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S, *, skip_corrupt: bool = False
     ) -> Iterator[Snapshot]:
@@ -181,7 +185,7 @@ class Database:
         for symbol in self.symbols():
             span = self.span(symbol)
             assert span is not None
-            count = self.store.count(symbol, 0, MAX_TS_S)
+            count = self.count(symbol)
             own = [g for g in gaps if g.symbol == symbol]
             longest = max(own, key=lambda g: g.to_s - g.from_s, default=None)
             out.append(

@@ -1,4 +1,4 @@
-"""Key layout, exact decimal parsing/formatting and the snapshot value codec."""
+"""Exact decimal parsing/formatting and the snapshot value codec (keys: test_layout.py)."""
 
 from __future__ import annotations
 
@@ -13,80 +13,8 @@ from recorder.book.snapshot import Level, Snapshot
 from recorder.storage.codec import Decoder, Encoder, format_decimal, parse_decimal
 from recorder.storage.layout import (
     FORMAT_VERSION,
-    MAX_TS_S,
     snapshot_key,
-    split_key,
-    symbol_end,
-    symbol_prefix,
 )
-
-# -- keys ---------------------------------------------------------------------------------------
-
-timestamps = st.integers(min_value=0, max_value=MAX_TS_S)
-# Any printable ASCII but the separator: exchange symbols are upper-case alphanumerics.
-symbols = st.text(
-    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=":"),
-    min_size=1,
-    max_size=12,
-)
-
-
-@pytest.mark.parametrize(
-    ("symbol", "ts_s", "key"),
-    [
-        ("BTCUSDT", 1737158400, b"BTCUSDT:1737158400"),
-        ("BTCUSDT", 0, b"BTCUSDT:0000000000"),
-        ("ETHBTC", 42, b"ETHBTC:0000000042"),
-        ("X", MAX_TS_S, b"X:9999999999"),
-    ],
-)
-def test_snapshot_key_format_and_split(symbol: str, ts_s: int, key: bytes) -> None:
-    assert snapshot_key(symbol, ts_s) == key
-    assert split_key(key) == (symbol, ts_s)
-
-
-def test_prefix_and_end() -> None:
-    assert symbol_prefix("BTCUSDT") == b"BTCUSDT:"
-    assert symbol_end("BTCUSDT") == b"BTCUSDT;"
-    assert MAX_TS_S == 9_999_999_999
-
-
-@given(symbols, timestamps)
-def test_split_key_inverts_snapshot_key(symbol: str, ts_s: int) -> None:
-    key = snapshot_key(symbol, ts_s)
-    assert len(key) == len(symbol) + 1 + 10
-    assert key.startswith(symbol_prefix(symbol))
-    assert split_key(key) == (symbol, ts_s)
-
-
-@given(symbols, timestamps, timestamps)
-def test_byte_order_is_time_order(symbol: str, a: int, b: int) -> None:
-    assert (snapshot_key(symbol, a) < snapshot_key(symbol, b)) == (a < b)
-
-
-@given(symbols, timestamps)
-def test_every_key_of_a_symbol_is_inside_its_scan_range(symbol: str, ts_s: int) -> None:
-    key = snapshot_key(symbol, ts_s)
-    assert snapshot_key(symbol, 0) <= key < symbol_end(symbol)
-    assert symbol_prefix(symbol) <= key
-
-
-@given(symbols, symbols, timestamps)
-def test_keys_of_other_symbols_are_outside_the_scan_range(mine: str, other: str, ts: int) -> None:
-    if mine == other:
-        return
-    key = snapshot_key(other, ts)
-    assert not snapshot_key(mine, 0) <= key < symbol_end(mine)
-
-
-@pytest.mark.parametrize(
-    ("mine", "other"), [("BTC", "BTCUSDT"), ("BTCUSDT", "BTC"), ("BTC", "BTC-")]
-)
-def test_prefix_named_symbols_do_not_collide(mine: str, other: str) -> None:
-    for ts in (0, 1737158400, MAX_TS_S):
-        key = snapshot_key(other, ts)
-        assert not snapshot_key(mine, 0) <= key < symbol_end(mine)
-
 
 # -- decimals -----------------------------------------------------------------------------------
 
