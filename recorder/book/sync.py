@@ -1,7 +1,8 @@
 """Binance's "manage a local order book correctly" procedure, plus per-second snapshots, per symbol.
 
 Pure and synchronous: events, REST snapshots, a watermark and losses go in; outcomes come out.
-No I/O, no clock; the caller stamps times and performs the outcomes. The rules (DESIGN §1.3, §2):
+No I/O, no clock; the caller stamps times and performs the outcomes. The rules (their Binance
+sources: docs/architecture.md, "Binance's rules"):
 
 Sync
   S1  Buffer stream events; ask for a REST snapshot once the first event is buffered. Until the

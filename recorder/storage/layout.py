@@ -180,4 +180,4 @@ class PendingWrites:
     def snapshot_seconds(self) -> Iterator[int]:
         """The second of every queued snapshot, in queue order."""
         for key, _ in self.puts:
-            yield int(key[-SECONDS_DIGITS:])
+            yield second_of(key)
