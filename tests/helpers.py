@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
+import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -31,6 +34,27 @@ def mismatches(
         elif (exact(bids), exact(asks)) != (exact(true[0]), exact(true[1])):
             wrong.append(f"{symbol}:{ts_s} differs from the truth")
     return wrong
+
+
+_DUCK = """
+import pickle, sys
+import duckdb
+with duckdb.connect() as connection:
+    rows = connection.sql(sys.argv[1]).fetchall()
+sys.stdout.buffer.write(pickle.dumps(rows))
+"""
+
+
+def duck(query: str) -> list[tuple[Any, ...]]:
+    """Rows of a DuckDB ``query``, run in a child process: duckdb's bindings print "nanobind:
+    leaked ..." at interpreter exit for objects they still hold, which after pytest's summary
+    reads like a failure. A child's stderr is captured, and the test process never imports it."""
+    result = subprocess.run(
+        [sys.executable, "-c", _DUCK, query], capture_output=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    rows: list[tuple[Any, ...]] = pickle.loads(result.stdout)
+    return rows
 
 
 def truth_from_lines(

@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pytest
 
 from tests.e2e.conftest import assert_one_line_error, obrec
+from tests.helpers import duck
 
 pytestmark = pytest.mark.e2e
 
@@ -124,13 +124,6 @@ def test_export_to_stdout(demo_db: Path) -> None:
     )
     docs = [orjson.loads(line) for line in result.stdout.splitlines()]
     assert docs == jsonl(demo_db, "BTCUSDT") + jsonl(demo_db, "ETHUSDT")
-
-
-def duck(query: str) -> list[tuple[Any, ...]]:
-    """Run ``query`` on its own connection (the module-level one is never closed, and duckdb
-    then reports leaked objects at interpreter exit)."""
-    with duckdb.connect() as connection:
-        return connection.sql(query).fetchall()
 
 
 def _exact(levels: list[list[str]]) -> list[tuple[Decimal, Decimal]]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import orjson
 import pyarrow.parquet as pq
 import pytest
@@ -27,6 +25,7 @@ from recorder.read.export import (
 from recorder.storage.codec import Encoder
 from recorder.storage.layout import PendingWrites, snapshot_key
 from recorder.storage.store import Store
+from tests.helpers import duck
 
 MIDNIGHT = 1_700_006_400  # 2023-11-15T00:00:00Z
 BTC_SECONDS = list(range(MIDNIGHT - 5, MIDNIGHT + 5))  # five seconds on each UTC day
@@ -78,13 +77,6 @@ def request(
 
 def snapshot(bids: list[Level], asks: list[Level]) -> Snapshot:
     return Snapshot("BTCUSDT", 1_700_000_000, 1_700_000_000_123, 42, 1_700_000_000_456, bids, asks)
-
-
-def duck(query: str) -> list[tuple[Any, ...]]:
-    """Run ``query`` on its own connection (the module-level one is never closed, and duckdb
-    then reports leaked objects at interpreter exit)."""
-    with duckdb.connect() as connection:
-        return connection.sql(query).fetchall()
 
 
 def leftovers(folder: Path) -> list[str]:
