@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,12 @@ from recorder.simulator.server import SimulatorServer, spec_for
 from tests.helpers import mismatches, truth_from_lines
 from tests.integration.test_record_simulator import recorder_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 SYMBOLS = [f"C{i:04d}USDT" for i in range(1500)]
 WINDOW_S = 6.0
 """Binance's 6,000 weight per minute, with the minute shortened tenfold for the test."""
+STALL_S = 60.0
 
 
 def test_a_cold_start_of_1500_symbols_syncs_every_book_within_the_budget(
@@ -40,6 +42,18 @@ def test_a_cold_start_of_1500_symbols_syncs_every_book_within_the_budget(
         "exchange_weight_window_s": WINDOW_S,
     }
 
+    async def until_all(what: str, done: Callable[[], int]) -> None:
+        """Wait until ``done()`` reaches every symbol. The budget paces the cold start at about
+        160 books a second (~9 s in all), but a loaded machine may take far longer: only a
+        stall, no book progressing for STALL_S, is a failure."""
+        best, progressed = 0, time.monotonic()
+        while (count := done()) < len(SYMBOLS):
+            if count > best:
+                best, progressed = count, time.monotonic()
+            stalled_s = time.monotonic() - progressed
+            assert stalled_s < STALL_S, f"{what} stalled at {best} of {len(SYMBOLS)} books"
+            await asyncio.sleep(0.1)
+
     async def scenario() -> tuple[Recorder, int, int, int]:
         async with SimulatorServer(market, faults=faults) as server:
             recorder = recorder_for(server, db, **config)
@@ -47,11 +61,13 @@ def test_a_cold_start_of_1500_symbols_syncs_every_book_within_the_budget(
             async with asyncio.TaskGroup() as group:
                 group.create_task(recorder.run(stop))
                 await recorder.ready.wait()
-                started = time.monotonic()  # a liveness guard; the budget allows ~9 s
-                while not all(sync.live for sync in recorder.syncs.values()):
-                    assert time.monotonic() - started < 60, "the cold start never finished"
-                    await asyncio.sleep(0.1)
-                await asyncio.sleep(2.5)  # a couple of seconds become final everywhere
+                await until_all(
+                    "the cold start", lambda: sum(s.live for s in recorder.syncs.values())
+                )
+                await until_all(
+                    "storing",
+                    lambda: sum(s.last_stored_s is not None for s in recorder.stats.values()),
+                )
                 stop.set()
             return recorder, server.rate_limited, server.banned, server.depth_weight
 
