@@ -44,12 +44,12 @@ def plot(
     obrec plot ETHUSDT --from 2026-01-01 --to 2026-01-02 --levels 5 -o eth.svg
     """
     require(PLOT)
-    from recorder.read.export import atomic_target
+    from recorder.read.export import atomic_target, check_levels
     from recorder.read.plot import load, save
 
     fmt = _format(output, output_format)
-    if levels is not None and not 1 <= levels <= 5000:
-        raise UsageError(f"--levels {levels} is out of range; use 1 to 5000")
+    if levels is not None:
+        check_levels(levels)
     now_s = int(time.time())
     from_s = parse_time(from_, now_s, option="--from")
     to_s = parse_time(to, now_s, option="--to")

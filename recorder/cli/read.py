@@ -50,7 +50,7 @@ def query(
     obrec query BTCUSDT --from 2026-01-01T00:00 --to 2026-01-01T01:00 --format jsonl;
     obrec query BTCUSDT --at 2026-01-01T14:03:27
     """
-    from recorder.read.export import write_snapshots
+    from recorder.read.export import check_levels, write_snapshots
     from recorder.read.render import QueryFormat, snapshot_table
 
     fmt = (
@@ -61,6 +61,8 @@ def query(
     now_s = int(time.time())
     if (at is None) == (from_ is None):
         raise UsageError("give either --from (with an optional --to) or --at")
+    if levels is not None:
+        check_levels(levels)
     symbol = symbol.upper()
     with Database.open(db or default_db_path()) as database:
         database.require_symbol(symbol)

@@ -65,9 +65,37 @@ class ExportRequest:
             raise UsageError(
                 "{partition} is for {format} parquet only", parameters=("partition", "format")
             )
-        if not 1 <= self.levels <= 5000:
+        check_levels(self.levels)
+        if self.output is not None and not self.partition:
+            _check_suffix(self.output, self.format)
+
+
+MAX_LEVELS = 5000
+SUFFIXES = {
+    ExportFormat.CSV: (".csv",),
+    ExportFormat.JSONL: (".jsonl", ".ndjson", ".json"),
+    ExportFormat.PARQUET: (".parquet", ".pq"),
+}
+"""The file name suffixes each format is known by: a file named for another format is refused,
+since readers pick their parser by the name (a name no format claims is taken as given)."""
+
+
+def check_levels(levels: int) -> None:
+    """Levels per side are 1 to 5,000 (Binance's deepest book); 0 or less is a mistake."""
+    if not 1 <= levels <= MAX_LEVELS:
+        raise UsageError(
+            f"{{levels}} {levels} is out of range; use 1 to {MAX_LEVELS}", parameters=("levels",)
+        )
+
+
+def _check_suffix(output: Path, fmt: ExportFormat) -> None:
+    suffix = output.suffix.lower()
+    for other, suffixes in SUFFIXES.items():
+        if other is not fmt and suffix in suffixes:
             raise UsageError(
-                f"{{levels}} {self.levels} is out of range; use 1 to 5000", parameters=("levels",)
+                f"{{output}} {output} is named like {other.value} but {{format}} is {fmt.value}; "
+                f"name it {output.with_suffix(SUFFIXES[fmt][0])} or pass {{format}} {other.value}",
+                parameters=("output", "format"),
             )
 
 

@@ -144,9 +144,30 @@ def test_levels_out_of_range(count: int) -> None:
     assert f"--levels {count}" in error_message(info.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "fmt", "named"),
+    [
+        ("x.csv", ExportFormat.PARQUET, "csv"),
+        ("x.pq", ExportFormat.CSV, "parquet"),
+        ("x.Parquet", ExportFormat.JSONL, "parquet"),
+        ("x.ndjson", ExportFormat.CSV, "jsonl"),
+    ],
+)
+def test_a_file_named_for_another_format_is_refused(
+    name: str, fmt: ExportFormat, named: str
+) -> None:
+    with pytest.raises(UsageError, match=f"named like {named}") as info:
+        request(Path(name), fmt)
+    assert f"--format is {fmt.value}" in error_message(info.value)
+    assert f"-o {name}" in error_message(info.value)
+
+
 def test_valid_requests() -> None:
     ExportRequest(("BTCUSDT",), 0, 1, ExportFormat.JSONL, None, levels=1)
     ExportRequest(("BTCUSDT",), 0, 1, ExportFormat.PARQUET, Path("d"), levels=5000, partition=True)
+    for name in ("x.parquet", "x.pq", "books", "x.data", "lake.csv.d"):
+        ExportRequest(("BTCUSDT",), 0, 1, ExportFormat.PARQUET, Path(name))
+    ExportRequest(("BTCUSDT",), 0, 1, ExportFormat.JSONL, Path("x.json"))
 
 
 # -- atomic_target ------------------------------------------------------------------------------
