@@ -48,8 +48,9 @@ def check_window(from_s: int, to_s: int) -> None:
 @dataclass(frozen=True, slots=True)
 class SymbolStats:
     symbol: str
-    first_s: int
-    last_s: int
+    first_s: int | None
+    last_s: int | None
+    """First and last stored second; None for a symbol recorded with nothing stored yet."""
     snapshots: int
     gaps: int
     gap_seconds: int
@@ -59,11 +60,13 @@ class SymbolStats:
 
     @property
     def expected(self) -> int:
+        if self.first_s is None or self.last_s is None:
+            return 0
         return self.last_s - self.first_s + 1
 
     @property
     def coverage(self) -> float:
-        return self.snapshots / self.expected
+        return self.snapshots / self.expected if self.expected else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +106,25 @@ class Database:
         """Every symbol with at least one stored snapshot."""
         return self.store.symbols()
 
+    def recorded_symbols(self) -> list[str]:
+        """Every symbol the directory knows, sorted: one a recorder was asked for (its session
+        record says so), one with gap records, one with snapshots. A quiet symbol may have no
+        snapshot yet and still be recorded: its windows are empty, not unknown."""
+        known = set(self.symbols())
+        known.update(gap.symbol for gap in self.store.gaps())
+        for session in self.store.sessions():
+            known.update(session.doc.get("symbols") or ())
+        return sorted(known)
+
     def require_symbol(self, symbol: str) -> None:
-        """UnknownSymbolError, listing what was recorded, unless ``symbol`` has snapshots."""
-        if self.store.first_at_or_after(symbol, 0) is None:
-            recorded = ", ".join(self.symbols()) or "none yet"
+        """UnknownSymbolError, listing what was recorded, unless ``symbol`` was recorded."""
+        if self.store.first_at_or_after(symbol, 0) is not None:
+            return
+        recorded = self.recorded_symbols()
+        if symbol not in recorded:
             raise UnknownSymbolError(
-                f"{symbol} was never recorded in {self.path} (recorded: {recorded})"
+                f"{symbol} was never recorded in {self.path} "
+                f"(recorded: {', '.join(recorded) or 'none yet'})"
             )
 
     def span(self, symbol: str, from_s: int = 0, to_s: int = MAX_TS_S) -> tuple[int, int] | None:
@@ -182,9 +198,8 @@ class Database:
         disk = self.store.bytes_by_symbol()
         gaps = self.gaps()
         out = []
-        for symbol in self.symbols():
-            span = self.span(symbol)
-            assert span is not None
+        for symbol in self.recorded_symbols():
+            span = self.span(symbol) or (None, None)
             count = self.count(symbol)
             own = [g for g in gaps if g.symbol == symbol]
             longest = max(own, key=lambda g: g.to_s - g.from_s, default=None)

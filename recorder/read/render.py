@@ -99,8 +99,8 @@ def print_stats(stats: DatabaseStats, console: Console) -> None:
             longest = f"{g.to_s - g.from_s + 1} s ({g.reason})"
         table.add_row(
             s.symbol,
-            format_time(s.first_s),
-            format_time(s.last_s),
+            "-" if s.first_s is None else format_time(s.first_s),
+            "-" if s.last_s is None else format_time(s.last_s),
             f"{s.snapshots:,}",
             f"{s.coverage:.2%}",
             str(s.gaps),

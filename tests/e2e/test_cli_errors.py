@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
+from recorder.storage.layout import GapRecord, PendingWrites
+from recorder.storage.store import Store
 from tests.e2e.conftest import Simulator, assert_one_line_error, obrec, start_simulator, stop
 
 pytestmark = pytest.mark.e2e
@@ -97,15 +101,57 @@ def test_query_of_a_missing_database_is_exit_2_and_creates_nothing(tmp_path: Pat
         (["--from", "0", "--to", "2026-13-01"], ["--to"]),
         (["--from", "200", "--to", "100"], ["after", "swap"]),
         (["--from", "0", "--format", "xml"], ["--format"]),
+        (["--from", "0", "--levels", "0"], ["--levels 0", "1 to 5000"]),
+        (["--from", "0", "--levels", "-3", "--format", "csv"], ["--levels -3", "1 to 5000"]),
     ],
 )
 def test_bad_query_input_is_exit_2(demo_db: Path, args: list[str], words: list[str]) -> None:
     assert_one_line_error(obrec("query", "BTCUSDT", "--db", str(demo_db), *args), 2, *words)
 
 
+@pytest.mark.parametrize(
+    ("fmt", "name", "words"),
+    [
+        ("parquet", "x.csv", ["-o", "x.csv", "like csv", "--format is parquet", "x.parquet"]),
+        ("csv", "x.parquet", ["like parquet", "--format is csv", "--format parquet"]),
+        ("jsonl", "x.CSV", ["like csv", "x.jsonl"]),
+    ],
+)
+def test_export_refuses_a_file_named_for_another_format(
+    demo_db: Path, tmp_path: Path, fmt: str, name: str, words: list[str]
+) -> None:
+    result = obrec(
+        "export", "BTCUSDT", "--db", str(demo_db), "--from", "0", "--format", fmt,
+        "-o", str(tmp_path / name),
+    )  # fmt: skip
+    assert_one_line_error(result, 2, *words)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_query_of_a_symbol_never_recorded_lists_the_recorded_ones(demo_db: Path) -> None:
     result = obrec("query", "XRPUSDT", "--db", str(demo_db), "--from", "0")
     assert_one_line_error(result, 2, "XRPUSDT", "BTCUSDT, ETHUSDT")
+
+
+def test_a_recorded_symbol_with_nothing_stored_is_an_empty_window(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    """A recorder asked for RUNEEUR (a quiet symbol) stored no snapshot of it yet, only a gap."""
+    db = tmp_path / "db"
+    shutil.copytree(demo_db, db)
+    with Store.open_writer(db) as store:
+        store.put_session(1_000, {"symbols": ["BTCUSDT", "RUNEEUR"], "start": 1_000})
+        pending = PendingWrites()
+        pending.record_gap(GapRecord("RUNEEUR", 1_000, 1_006, "startup"))
+        store.write(pending)
+    result = obrec("query", "RUNEEUR", "--db", str(db), "--from", "0", "--to", "now")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "no snapshots of RUNEEUR" in result.stderr
+    stats = obrec("stats", "--db", str(db), "--format", "json")
+    assert stats.returncode == 0, stats.stderr
+    (rune,) = [s for s in orjson.loads(stats.stdout)["symbols"] if s["symbol"] == "RUNEEUR"]
+    assert (rune["snapshots"], rune["gaps"], rune["gap_seconds"]) == (0, 1, 7)
 
 
 def test_empty_window_is_a_note_and_exit_0(demo_db: Path) -> None:

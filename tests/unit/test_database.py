@@ -120,6 +120,46 @@ def test_require_symbol_names_what_was_recorded(db: Database) -> None:
     assert "recorded: BTCUSDT, ETHUSDT" in message
 
 
+def quiet_database(tmp_path: Path) -> Database:
+    """BTCUSDT stored; RUNEEUR asked for by the session, with a start-up gap and no snapshot;
+    DOTEUR asked for, with neither; XRPEUR known only from a gap record."""
+    path = tmp_path / "quiet"
+    write_store(
+        path,
+        {"BTCUSDT": {s: book(s) for s in ETH_SECONDS}},
+        gaps=[("RUNEEUR", 100, 104, "startup"), ("XRPEUR", 90, 91, "disconnect")],
+    )
+    with Store.open_writer(path) as store:
+        store.put_session(99, {"symbols": ["BTCUSDT", "RUNEEUR", "DOTEUR"], "start": 99})
+    return Database.open(path)
+
+
+def test_a_recorded_symbol_with_nothing_stored_is_an_empty_window(tmp_path: Path) -> None:
+    with quiet_database(tmp_path) as database:
+        assert database.recorded_symbols() == ["BTCUSDT", "DOTEUR", "RUNEEUR", "XRPEUR"]
+        assert database.symbols() == ["BTCUSDT"]
+        for symbol in ("RUNEEUR", "DOTEUR", "XRPEUR"):
+            database.require_symbol(symbol)
+            assert list(database.snapshots(symbol)) == []
+        with pytest.raises(UnknownSymbolError) as info:
+            database.require_symbol("DOGEUSDT")
+        assert "recorded: BTCUSDT, DOTEUR, RUNEEUR, XRPEUR" in str(info.value)
+
+
+def test_stats_list_a_recorded_symbol_with_nothing_stored(tmp_path: Path) -> None:
+    with quiet_database(tmp_path) as database:
+        stats = {s.symbol: s for s in database.stats().symbols}
+    assert list(stats) == ["BTCUSDT", "DOTEUR", "RUNEEUR", "XRPEUR"]
+    rune = stats["RUNEEUR"]
+    assert (rune.first_s, rune.last_s, rune.snapshots, rune.expected) == (None, None, 0, 0)
+    assert rune.coverage == 0.0
+    assert (rune.gaps, rune.gap_seconds) == (1, 5)
+    assert rune.longest_gap is not None
+    assert rune.longest_gap.reason == "startup"
+    assert (stats["DOTEUR"].snapshots, stats["DOTEUR"].gaps) == (0, 0)
+    assert stats["BTCUSDT"].snapshots == len(ETH_SECONDS)
+
+
 def test_require_symbol_is_not_fooled_by_a_prefix(db: Database) -> None:
     with pytest.raises(UnknownSymbolError):
         db.require_symbol("BTC")

@@ -12,7 +12,13 @@ from rich.console import Console
 from recorder.book.snapshot import Level, Snapshot
 from recorder.read import DatabaseStats, SymbolStats
 from recorder.read.export import tardis_header, write_snapshots
-from recorder.read.render import QueryFormat, human_bytes, snapshot_table, stats_doc
+from recorder.read.render import (
+    QueryFormat,
+    human_bytes,
+    print_stats,
+    snapshot_table,
+    stats_doc,
+)
 from recorder.storage.layout import GapRecord
 
 T0 = 1_700_000_000  # 2023-11-14T22:13:20Z
@@ -206,6 +212,19 @@ def test_stats_doc() -> None:
         ],
     }
     assert orjson.loads(orjson.dumps(doc)) == doc
+
+
+def test_stats_of_a_recorded_symbol_with_nothing_stored() -> None:
+    gap = GapRecord("RUNEEUR", 100, 104, "startup")
+    stats = DatabaseStats(Path("/x"), 1, 10, [SymbolStats("RUNEEUR", None, None, 0, 1, 5, gap, 0)])
+    (doc,) = stats_doc(stats)["symbols"]
+    assert (doc["first"], doc["last"], doc["snapshots"], doc["expected"]) == (None, None, 0, 0)
+    assert (doc["coverage"], doc["gaps"], doc["gap_seconds"]) == (0.0, 1, 5)
+    console = Console(file=io.StringIO(), width=200)
+    print_stats(stats, console)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    (row,) = [line for line in text.splitlines() if "RUNEEUR" in line]
+    assert [cell.strip() for cell in row.split("│")[2:7]] == ["-", "-", "0", "0.00%", "1"]
 
 
 def test_stats_doc_of_an_empty_database() -> None:
