@@ -6,13 +6,20 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from recorder.errors import DatabaseMissingError, StorageError
+from recorder.read import Database
+
 OBREC = [sys.executable, "-m", "recorder"]
+PATIENCE_S = 60.0
+"""How long a recorder may take to store its next second before a test gives up: a sync takes
+about a second, but on a loaded machine interpreter start-up alone can take several."""
 
 
 def obrec(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -27,11 +34,42 @@ def spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def stop(process: subprocess.Popen[str], timeout: float = 5) -> tuple[int, str, str]:
+def stop(process: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
     """SIGTERM, then the exit code and output; fails the test if it does not exit in time."""
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=timeout)
     return process.returncode, out, err
+
+
+def stored_seconds(db: Path) -> set[tuple[str, int]]:
+    """Every (symbol, second) a reader sees now; opening also checks that every value decodes.
+    Nothing before the directory exists."""
+    try:
+        with Database.open(db) as database:
+            return {(sym, s.ts_s) for sym in database.symbols() for s in database.snapshots(sym)}
+    except DatabaseMissingError:
+        return set()
+
+
+def wait_for_new_seconds(
+    recorder: subprocess.Popen[str],
+    db: Path,
+    symbols: tuple[str, ...],
+    before: Set[tuple[str, int]] = frozenset(),
+) -> None:
+    """Until each of ``symbols`` has a stored second not in ``before``: waiting for what a test
+    needs, not for a time that suffices on a fast machine."""
+    deadline = time.monotonic() + PATIENCE_S
+    while True:
+        try:
+            new = stored_seconds(db) - before
+        except StorageError:
+            new = set()  # the recorder is still creating the directory
+        if {symbol for symbol, _ in new} >= set(symbols):
+            return
+        assert recorder.poll() is None, recorder.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, f"no new second of {symbols} in {PATIENCE_S:.0f} s"
+        time.sleep(0.1)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:

@@ -4,50 +4,19 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import orjson
 import pytest
 
-from recorder.errors import DatabaseMissingError, StorageError
 from recorder.read import Database
-from tests.e2e.conftest import Simulator, spawn, stop
+from tests.e2e.conftest import Simulator, spawn, stop, stored_seconds, wait_for_new_seconds
 from tests.helpers import mismatches, truth_from_lines
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 KILLS = 20
-PATIENCE_S = 60.0
-"""How long a recorder may take to store its next second: a sync takes about a second, but on a
-loaded machine interpreter start-up alone can take several."""
-
-
-def stored_seconds(db: Path) -> set[tuple[str, int]]:
-    """Every (symbol, second) a reader sees now; opening also checks that every value decodes."""
-    try:
-        with Database.open(db) as database:
-            return {(sym, s.ts_s) for sym in database.symbols() for s in database.snapshots(sym)}
-    except DatabaseMissingError:
-        return set()  # not created yet
-
-
-def _stored_while_created(db: Path) -> set[tuple[str, int]]:
-    """``stored_seconds``, or none while the recorder is still creating the directory."""
-    try:
-        return stored_seconds(db)
-    except StorageError:
-        return set()
-
-
-def wait_for_new_second(
-    recorder: subprocess.Popen[str], db: Path, seen: set[tuple[str, int]]
-) -> None:
-    deadline = time.monotonic() + PATIENCE_S
-    while not _stored_while_created(db) - seen:
-        assert recorder.poll() is None, recorder.communicate()[1][-2000:]
-        assert time.monotonic() < deadline, f"no new second stored in {PATIENCE_S:.0f} s"
-        time.sleep(0.1)
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
 
 def test_sigkill_at_random_moments_never_corrupts_the_directory(
@@ -61,12 +30,12 @@ def test_sigkill_at_random_moments_never_corrupts_the_directory(
     synced_kills = 0
     for kill in range(KILLS):
         recorder = spawn(
-            "record", "--symbols", "BTCUSDT,ETHUSDT", "--db", str(db), *simulator.endpoint_args()
+            "record", "--symbols", ",".join(SYMBOLS), "--db", str(db), *simulator.endpoint_args()
         )
         if kill % 4 == 3:
             time.sleep(rng.uniform(0.0, 2.0))  # during start-up: before, during or after a sync
         else:
-            wait_for_new_second(recorder, db, seen)
+            wait_for_new_seconds(recorder, db, SYMBOLS, seen)
             synced_kills += 1
             time.sleep(rng.uniform(0.0, 1.5))  # mid-write, at any point of a second
         recorder.send_signal(signal.SIGKILL)

@@ -46,7 +46,7 @@ def test_stale_snapshots_are_refused_until_one_meets_the_stream(tmp_path: Path) 
         [spec_for("BTCUSDT"), spec_for("ETHUSDT", activity=0.3)], seed=11, truth_depth=20
     )
     faults = FaultPlan(stale_snapshot_rate=1.0, stale_by_s=1.0)
-    recorder, server = record(market, db, faults, seconds=8, head_start_s=1.5)
+    recorder, server = record(market, db, faults, seconds=6, head_start_s=1.5)
 
     assert server.stale_snapshots >= 2, "older answers were actually served"
     assert recorder.totals.rest_requests > len(market.symbols), "a stale answer was refetched"
@@ -59,7 +59,7 @@ def test_slow_snapshots_are_applied_to_the_events_buffered_meanwhile(tmp_path: P
         [spec_for("BTCUSDT"), spec_for("SOLUSDT", activity=0.5)], seed=12, truth_depth=20
     )
     faults = FaultPlan(rest_delay_s=1.0, rest_jitter_s=1.0)
-    recorder, server = record(market, db, faults, seconds=8)
+    recorder, server = record(market, db, faults, seconds=5)
 
     assert recorder.totals.rest_requests == len(market.symbols), "each answer was usable"
     assert server.stale_snapshots == 0
@@ -71,7 +71,7 @@ def test_the_recorder_answers_every_ping_in_time(tmp_path: Path) -> None:
     db = tmp_path / "db"
     market = Market([spec_for("BTCUSDT")], seed=13, truth_depth=20)
     faults = FaultPlan(ping_interval_s=0.4, pong_timeout_s=1.2)
-    recorder, server = record(market, db, faults, seconds=6)
+    recorder, server = record(market, db, faults, seconds=5)
 
     assert server.pings_sent >= 8
     assert server.pongs_received >= server.pings_sent - 1  # the last may be on its way
