@@ -76,7 +76,9 @@ class GapReason(Enum):
 
 @dataclass(frozen=True, slots=True)
 class RequestSnapshot:
-    """Fetch a REST depth snapshot and hand it to ``on_snapshot``; ``attempt`` counts from 1."""
+    """Fetch a REST depth snapshot and hand it to ``on_snapshot``. ``attempt`` counts from 1 and
+    grows only with failed REST calls in a row (the caller paces those): a snapshot refused as
+    too old, or one needed after a loss, is fetched again as soon as the weight budget allows."""
 
     symbol: str
     attempt: int
@@ -178,7 +180,7 @@ class SymbolSync:
         out: list[Outcome] = []
         if self.state is SyncState.SYNCING:
             self._requested = False
-            self._request(out)
+            self._request(out, failed=True)
         return out
 
     def on_watermark(self, exchange_time_ms: int) -> list[Outcome]:
@@ -293,11 +295,11 @@ class SymbolSync:
         else:
             self._request(out)
 
-    def _request(self, out: list[Outcome]) -> None:
+    def _request(self, out: list[Outcome], *, failed: bool = False) -> None:
         if not self._requested:
             self._requested = True
             self._sent_under = None
-            self._attempt += 1
+            self._attempt = self._attempt + 1 if failed else 1
             out.append(RequestSnapshot(self.symbol, self._attempt))
 
     def _try_bridge(self, out: list[Outcome]) -> None:
@@ -324,7 +326,7 @@ class SymbolSync:
             self.book.replace(snapshot.bids, snapshot.asks)
         except ValueError:
             self.book.clear()
-            self._request(out)  # a snapshot with levels the book cannot hold: ask for another
+            self._request(out, failed=True)  # levels the book cannot hold: ask for another
             return
         self._attempt = 0
         self.state = SyncState.LIVE

@@ -3,8 +3,9 @@
 A ``StreamFeed`` owns the WebSocket connections of one group of symbols and hands every frame to
 ``deliver``; it never decodes or touches a book.
 
-- A connection that breaks calls ``lost`` (every symbol on it must resync), then reconnects after
-  a capped, jittered exponential backoff, within Binance's connection-attempt limit.
+- A connection that breaks calls ``lost`` (every symbol on it must resync), then reconnects: at
+  once if it had delivered data, else after a capped, jittered exponential backoff
+  (``ReconnectBackoff``), always within Binance's connection-attempt limit.
 - A connection nearing Binance's 24 h limit, or whose server announced ``serverShutdown``
   (``announce_shutdown``), is replaced make-before-break: a successor connects and holds its
   frames; once it has delivered one (so it is subscribed) and a short overlap has passed, the old
@@ -24,16 +25,14 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from recorder.binance.connections import AttemptBudget
+from recorder.binance.connections import AttemptBudget, ReconnectBackoff
 from recorder.errors import ExchangeError
 from recorder.net.stream import frames
 
 log = logging.getLogger("obrec")
 
-RECONNECT_BASE_S = 0.5
-RECONNECT_CAP_S = 30.0
-STABLE_CONNECTION_S = 30.0
-"""A connection that stayed up this long resets the backoff."""
+RETRY_ROLLOVER_S = 30.0
+"""After a successor failed to connect, how long the old connection is kept before trying again."""
 OVERLAP_S = 1.0
 """After the successor's first frame, how long both connections stay open: frames still in
 flight on the old one arrive meanwhile."""
@@ -47,6 +46,14 @@ class _Link:
 
     held: list[tuple[str, int]] | None = None
     first_frame: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """Why a connection ended, and whether it had delivered a frame (``ReconnectBackoff``)."""
+
+    why: str
+    delivered: bool
 
 
 class StreamFeed:
@@ -81,8 +88,8 @@ class StreamFeed:
         self._shutdown_notice.set()
 
     async def run(self, session: aiohttp.ClientSession) -> None:
-        failures = 0
-        active: asyncio.Task[str] | None = None
+        backoff = ReconnectBackoff()
+        active: asyncio.Task[_Ended] | None = None
         try:
             while True:
                 if active is None:
@@ -94,16 +101,14 @@ class StreamFeed:
                     active = None
                     self.up = False
                     self._lost()
-                    failures = 1 if self._wall() - opened_s >= STABLE_CONNECTION_S else failures + 1
-                    delay = min(RECONNECT_CAP_S, RECONNECT_BASE_S * 2 ** (failures - 1))
-                    delay *= random.uniform(0.5, 1.0)
-                    log.warning("stream %s; reconnecting in %.1f s", ended, delay)
+                    delay = backoff.after(ended.delivered, random.random())
+                    log.warning("stream %s; reconnecting in %.1f s", ended.why, delay)
                     await asyncio.sleep(delay)
                     continue
                 self._shutdown_notice.clear()
                 successor = await self._roll_over(session, active)
                 if successor is None:
-                    roll_at_s = self._wall() + RECONNECT_CAP_S  # keep the old one; try again
+                    roll_at_s = self._wall() + RETRY_ROLLOVER_S  # keep the old one; try again
                 else:
                     active = successor
                     opened_s = self._wall()
@@ -122,7 +127,9 @@ class StreamFeed:
         self._attempts.record(now_s)
         return now_s
 
-    async def _until_ended_or_due(self, active: asyncio.Task[str], roll_at_s: float) -> str | None:
+    async def _until_ended_or_due(
+        self, active: asyncio.Task[_Ended], roll_at_s: float
+    ) -> _Ended | None:
         """Why the active connection ended, or None when it is time to roll it over."""
         notice = asyncio.ensure_future(self._shutdown_notice.wait())
         try:
@@ -136,8 +143,8 @@ class StreamFeed:
         return active.result() if active.done() else None
 
     async def _roll_over(
-        self, session: aiohttp.ClientSession, old: asyncio.Task[str]
-    ) -> asyncio.Task[str] | None:
+        self, session: aiohttp.ClientSession, old: asyncio.Task[_Ended]
+    ) -> asyncio.Task[_Ended] | None:
         """Open a successor beside ``old``, then close ``old`` and let the successor deliver.
         Returns the successor's task, or None (``old`` kept) when it could not connect."""
         await self._spend_attempt()
@@ -160,7 +167,7 @@ class StreamFeed:
             first.cancel()
         if successor.done():
             log.warning(
-                "rollover: new connection failed (%s); keeping the old one", successor.result()
+                "rollover: new connection failed (%s); keeping the old one", successor.result().why
             )
             return None
         old.cancel()
@@ -172,7 +179,7 @@ class StreamFeed:
         log.info("rolled over to a new connection (%d frame(s) handed over)", len(held))
         return successor
 
-    async def _pump(self, session: aiohttp.ClientSession, link: _Link) -> str:
+    async def _pump(self, session: aiohttp.ClientSession, link: _Link) -> _Ended:
         """Read one connection until it ends; returns why it ended."""
         try:
             async for raw, recv_ms in frames(session, self.url, self._now_ms):
@@ -181,7 +188,7 @@ class StreamFeed:
                     self._deliver(raw, recv_ms)
                 else:
                     link.held.append((raw, recv_ms))
-                    link.first_frame.set()
+                link.first_frame.set()
         except ExchangeError as exc:
-            return str(exc)
-        return "closed by the server"
+            return _Ended(str(exc), link.first_frame.is_set())
+        return _Ended("closed by the server", link.first_frame.is_set())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +13,7 @@ import aiohttp
 import pytest
 
 from recorder.app import Recorder
+from recorder.binance.connections import RECONNECT_JITTER_S
 from recorder.config import RecordConfig
 from recorder.errors import StorageError, UnknownSymbolError
 from recorder.read import Database
@@ -187,16 +190,27 @@ def test_malformed_frames_and_dropped_connections_never_store_a_wrong_second(
     assert any(ts > first_drop_s + 1 for _, ts, _, _ in stored), "it reconnects and records on"
 
 
-def test_close_frames_at_connection_age_are_reconnected(tmp_path: Path) -> None:
+def test_close_frames_at_connection_age_are_reconnected(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     db = tmp_path / "db"
     market = Market([spec_for("BTCUSDT")], seed=9, truth_depth=20)
-    recorder = asyncio.run(
-        record_from_simulator(db, market, seconds=6, faults=FaultPlan(close_after_s=2.0))
-    )
+    with caplog.at_level(logging.WARNING, logger="obrec"):
+        recorder = asyncio.run(
+            record_from_simulator(db, market, seconds=6, faults=FaultPlan(close_after_s=2.0))
+        )
     stored = stored_books(db, ["BTCUSDT"])
     assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
     assert recorder.syncs["BTCUSDT"].resyncs >= 2
     assert len(stored) >= 3
+    # Each connection delivered before it was closed: every reconnect is at once (jitter only).
+    waits = [
+        float(m[1])
+        for r in caplog.records
+        if (m := re.search(r"closed by the server; reconnecting in ([\d.]+) s", r.getMessage()))
+    ]
+    assert len(waits) >= 2
+    assert max(waits) <= RECONNECT_JITTER_S
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def test_s2_drops_buffered_events_the_snapshot_already_covers() -> None:
 def test_s2_snapshot_older_than_the_stream_is_fetched_again() -> None:
     sync = SymbolSync(SYMBOL, depth=5)
     sync.on_event(ev(50, 60, 1_000))
-    assert sync.on_snapshot(snap(40)) == [RequestSnapshot(SYMBOL, 2)]
+    assert sync.on_snapshot(snap(40)) == [RequestSnapshot(SYMBOL, 1)]
     assert sync.state is SyncState.SYNCING
     assert of_type(sync.on_snapshot(snap(55)), Synced) == [Synced(SYMBOL, 60)]
 
@@ -175,7 +175,7 @@ def test_s1_until_the_request_is_sent_only_the_newest_events_are_kept() -> None:
     sync = SymbolSync(SYMBOL, depth=5, window=window)
     _feed(sync, 10)  # ids 1..10; only 7..10 are kept
     sync.on_request_sent()
-    assert sync.on_snapshot(snap(5)) == [RequestSnapshot(SYMBOL, 2)], "6 is gone: too old"
+    assert sync.on_snapshot(snap(5)) == [RequestSnapshot(SYMBOL, 1)], "6 is gone: too old"
     assert window.events == 8, "every symbol sharing the window keeps more from now on"
     _feed(sync, 10, first_id=11)  # 8 are kept now: 13..20
     sync.on_request_sent()
@@ -189,7 +189,7 @@ def test_many_symbols_refused_under_one_window_widen_it_once() -> None:
         _feed(sync, 10)
         sync.on_request_sent()
     for sync in syncs:
-        assert sync.on_snapshot(snap(5)) == [RequestSnapshot(SYMBOL, 2)]
+        assert sync.on_snapshot(snap(5)) == [RequestSnapshot(SYMBOL, 1)]
     assert window.events == 8, "three refusals of one round double it once"
 
 
