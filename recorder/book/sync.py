@@ -10,6 +10,10 @@ Sync
   S2  Drop buffered events with ``u <= lastUpdateId``. If the first remaining event has
       ``U > lastUpdateId + 1``, the snapshot is older than the stream: ask for another one.
   S3  The first applied event must satisfy ``U <= lastUpdateId + 1 <= u``; then the book is live.
+      Or sooner: if a buffered event ends exactly at the snapshot (``u == lastUpdateId``, as on a
+      quiet symbol), the snapshot is the book right after that event, so the book is live from
+      it, and the next event must continue it (S4). A quiet symbol need not wait for its next
+      event, and every second from that event's on is known.
   S4  Live, each event must have ``U == previous u + 1``. An event with ``u <= previous u`` is an
       old duplicate and is ignored. Anything else is a sequence gap: the book is lost.
   S5  A crossed book (best bid >= best ask) or a level the book cannot hold is a lost book too.
@@ -310,11 +314,11 @@ class SymbolSync:
         drop = 0
         while drop < len(buffer) and buffer[drop].last_update_id <= last_id:
             drop += 1
+        ends_at = buffer[drop - 1] if drop and buffer[drop - 1].last_update_id == last_id else None
         del buffer[:drop]  # S2
-        if not buffer:
+        if not buffer and ends_at is None:
             return  # wait for the first event newer than the snapshot
-        first = buffer[0]
-        if first.first_update_id > last_id + 1:
+        if buffer and buffer[0].first_update_id > last_id + 1:
             self._pending = None  # S2: snapshot too old
             if self._sent_under is not None:
                 self._window.widen_from(self._sent_under)
@@ -330,13 +334,20 @@ class SymbolSync:
             return
         self._attempt = 0
         self.state = SyncState.LIVE
+        first = ends_at or buffer[0]
         live_s = first.event_time_ms // 1000
         if self._gap_from is not None and live_s > self._gap_from:
             out.append(Gap(self.symbol, self._gap_from, live_s - 1, self._gap_reason))
         self._gap_from = None
         self._next_s = live_s
         out.append(Synced(self.symbol, first.last_update_id))
-        self._apply(first, out)
-        replay, self._buffer = buffer[1:], []
+        if ends_at is None:
+            self._apply(first, out)
+            replay, self._buffer = buffer[1:], []
+        else:  # S3, sooner: the snapshot already holds this event's changes
+            self._last_u = last_id
+            self._last_event_time_ms = first.event_time_ms
+            self._last_recv_time_ms = first.recv_time_ms
+            replay, self._buffer = buffer, []
         for event in replay:
             self.on_event_into(event, out)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -89,9 +90,67 @@ def test_s3_snapshot_newer_than_every_buffered_event_waits_for_the_bridge() -> N
     sync = SymbolSync(SYMBOL, depth=5)
     sync.on_event(ev(1, 10, 1_000))
     assert sync.on_snapshot(snap(30)) == []
-    assert sync.on_event(ev(11, 30, 1_100)) == []  # u <= lastUpdateId: dropped
+    assert sync.on_event(ev(11, 29, 1_100)) == []  # u <= lastUpdateId: dropped
     assert sync.state is SyncState.SYNCING
-    assert of_type(sync.on_event(ev(31, 35, 1_200)), Synced) == [Synced(SYMBOL, 35)]
+    assert of_type(sync.on_event(ev(30, 35, 1_200)), Synced) == [Synced(SYMBOL, 35)]
+
+
+# S3, sooner: a buffered event that ends exactly at the snapshot makes the book live at once.
+# (event arrives before / after the snapshot, then what the next event does)
+SOONER = [
+    # snapshot 30 answers first; the event ending at 30 arrives later
+    ("snapshot first", [(1, 10, 1_000)], 30, [(11, 30, 1_100)], 30),
+    # the event ending at 30 was buffered before the snapshot came
+    ("event first", [(1, 10, 1_000), (11, 30, 1_100)], 30, [], 30),
+    # one event only: it is both the first seen and the one the snapshot ends at
+    ("single event", [(21, 30, 1_100)], 30, [], 30),
+]
+
+
+@pytest.mark.parametrize(
+    ("before", "last_id", "after", "live_at"),
+    [case[1:] for case in SOONER],
+    ids=[case[0] for case in SOONER],
+)
+def test_s3_an_event_ending_at_the_snapshot_makes_the_book_live_at_once(
+    before: list[tuple[int, int, int]],
+    last_id: int,
+    after: list[tuple[int, int, int]],
+    live_at: int,
+) -> None:
+    sync = SymbolSync(SYMBOL, depth=5)
+    for u_first, u_last, time_ms in before:
+        sync.on_event(ev(u_first, u_last, time_ms))
+    out = sync.on_snapshot(snap(last_id, bids=[("10", "7")]))
+    for u_first, u_last, time_ms in after:
+        out += sync.on_event(ev(u_first, u_last, time_ms))
+    assert of_type(out, Synced) == [Synced(SYMBOL, live_at)]
+    assert sync.live
+    assert sync.update_id == last_id
+    assert sync.book.top(5)[0] == [("10", "7")], "the snapshot's book, as it is"
+    # Second 1 (the event's, at 1_100 ms) is known from now on: the watermark finalises it.
+    (stored,) = of_type(sync.on_watermark(2_000), Snapshot)
+    assert (stored.ts_s, stored.update_id, stored.event_time_ms) == (1, last_id, 1_100)
+    assert stored.bids == [("10", "7")]
+
+
+@pytest.mark.parametrize(
+    ("next_first", "live"), [(31, True), (32, False), (25, False)], ids=["U=31", "gap", "overlap"]
+)
+def test_s3_the_event_after_the_one_ending_at_the_snapshot_must_continue_it(
+    next_first: int, live: bool
+) -> None:
+    sync = SymbolSync(SYMBOL, depth=5)
+    sync.on_event(ev(21, 30, 1_100))
+    sync.on_snapshot(snap(30))
+    out = sync.on_event(ev(next_first, 40, 5_200))
+    assert sync.live is live
+    if not live:  # S4: a sequence gap, from the second of the last applied event on
+        assert of_type(out, RequestSnapshot) == [RequestSnapshot(SYMBOL, 1)]
+        out = sync.on_snapshot(snap(40))
+        assert of_type(out, Gap) == [Gap(SYMBOL, 1, 4, GapReason.SEQUENCE_GAP)]
+    else:
+        assert [s.ts_s for s in of_type(out, Snapshot)] == [1, 2, 3, 4]
 
 
 def test_s3_bridge_bounds_are_inclusive() -> None:
@@ -198,7 +257,7 @@ def test_s1_once_the_request_is_sent_every_event_is_kept() -> None:
     sync.on_event(ev(1, 1, 1_000))
     sync.on_request_sent()
     _feed(sync, 30, first_id=2)
-    assert of_type(sync.on_snapshot(snap(1)), Synced) == [Synced(SYMBOL, 2)]
+    assert of_type(sync.on_snapshot(snap(1)), Synced) == [Synced(SYMBOL, 1)]
     assert sync.update_id == 31
 
 
@@ -247,8 +306,18 @@ def test_t4_gap_revealed_in_the_next_second_makes_the_previous_second_unknown() 
     out = sync.on_event(ev(104, 104, 1_000_002_100))  # 103 is missing: it may belong to ..001
     assert of_type(out, Snapshot) == []  # 1_000_001 is not stored
     out = sync.on_snapshot(snap(104))
-    assert out == []  # waits for an event after the snapshot
+    # The snapshot is the book right after event 104 (S3, sooner): known from its second on.
+    assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_001, 1_000_001, GapReason.SEQUENCE_GAP)]
     out = sync.on_event(ev(105, 105, 1_000_004_200))
+    assert [s.ts_s for s in of_type(out, Snapshot)] == [1_000_002, 1_000_003]
+
+
+def test_t4_a_snapshot_past_the_event_that_revealed_the_gap_waits_for_the_bridge() -> None:
+    sync = live_machine(100, time_ms=1_000_000_100)
+    sync.on_event(ev(102, 102, 1_000_001_900))
+    sync.on_event(ev(104, 104, 1_000_002_100))  # 103 is missing
+    assert sync.on_snapshot(snap(106)) == []  # 105..106 are on their way, or lost
+    out = sync.on_event(ev(106, 107, 1_000_004_200))  # straddles 106: no earlier book known
     assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_001, 1_000_003, GapReason.SEQUENCE_GAP)]
 
 
