@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from pathlib import Path
 
 import pytest
 
 from recorder.app import Recorder
+from recorder.binance.connections import RECONNECT_JITTER_S
 from recorder.simulator.faults import FaultPlan
 from recorder.simulator.market import Market
 from recorder.simulator.server import SimulatorServer, spec_for
@@ -78,3 +81,36 @@ def test_the_recorder_answers_every_ping_in_time(tmp_path: Path) -> None:
     assert server.pong_timeouts == 0
     assert recorder.totals.reconnects == 0
     assert_exact_and_synced(db, market, min_seconds=4)
+
+
+def test_every_fault_at_once_stores_no_wrong_second_and_reconnects_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 11's compound faults, compressed: connections closed at age 3 s, dropped events,
+    garbage frames, 20 % stale and all slow snapshots, pings every 2 s. Its coverage is measured
+    by bench/faults.py (docs/benchmarks.md); here the floor is loose, so a slow machine holds."""
+    db = tmp_path / "db"
+    market = Market([spec_for("BTCUSDT"), spec_for("ETHUSDT")], seed=21, truth_depth=20)
+    faults = FaultPlan(
+        close_after_s=3.0,
+        drop_rate=0.005,
+        malformed_rate=0.05,
+        stale_snapshot_rate=0.2,
+        stale_by_s=2.0,
+        rest_delay_s=0.15,
+        ping_interval_s=2.0,
+    )
+    with caplog.at_level(logging.WARNING, logger="obrec"):
+        recorder, server = record(market, db, faults, seconds=15, head_start_s=2.5)
+
+    stored = stored_books(db, list(market.symbols))
+    assert mismatches(stored, truth_from_lines(market.truth_lines())) == []
+    assert server.connections_closed >= 3
+    assert recorder.totals.reconnects >= 3
+    waits = [float(w) for w in re.findall(r"reconnecting in ([\d.]+) s", caplog.text)]
+    assert len(waits) >= 3
+    assert max(waits) <= RECONNECT_JITTER_S, "each connection had delivered: no backoff"
+    for symbol in market.symbols:
+        seconds = sorted(ts for sym, ts, _, _ in stored if sym == symbol)
+        coverage = len(seconds) / (seconds[-1] - seconds[0] + 1)
+        assert coverage > 0.5, f"{symbol}: {coverage:.0%} of its seconds stored"
