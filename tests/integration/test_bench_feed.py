@@ -21,9 +21,13 @@ from recorder.read import Database
 from tests.helpers import Levels, mismatches
 
 pytestmark = pytest.mark.integration
+TAPE_S = 30
+"""Seconds of tape: 4 stored seconds take about 5 on an idle machine; the rest is patience."""
 
 
-async def record_from_feed(db: Path, feed: Feed, seconds: float) -> Recorder:
+async def record_from_feed(db: Path, feed: Feed, stored: int) -> Recorder:
+    """Record until every symbol stored ``stored`` seconds, however slow the machine, as long
+    as the tape lasts."""
     await feed.start()
     try:
         recorder = Recorder(
@@ -39,7 +43,11 @@ async def record_from_feed(db: Path, feed: Feed, seconds: float) -> Recorder:
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as group:
             group.create_task(recorder.run(stop))
-            await asyncio.sleep(feed.t0_s + seconds - time.time())
+            tape_end_s = feed.t0_s + TAPE_S - 1
+            while any(recorder.stats.get(s) is None or recorder.stats[s].snapshots < stored
+                      for s in recorder.config.symbols):  # fmt: skip
+                assert time.time() < tape_end_s, "the tape ran out before every symbol stored"
+                await asyncio.sleep(0.1)
             stop.set()
             async with aiohttp.ClientSession() as session:
                 # A connection must take whole chunks: the feed refuses half of one.
@@ -56,9 +64,9 @@ def test_recorder_stores_the_tapes_true_books(
 ) -> None:
     monkeypatch.setattr(tape, "CHUNK_STREAMS", 2)  # 5 symbols: three chunks on one connection
     symbols = symbol_names(5)
-    chunks = tape.build_tape(symbols, 10, limit=100, workers=1, truth_depth=20)
+    chunks = tape.build_tape(symbols, TAPE_S, limit=100, workers=1, truth_depth=20)
     feed = Feed(chunks, limit=100)
-    recorder = asyncio.run(record_from_feed(tmp_path / "db", feed, seconds=6))
+    recorder = asyncio.run(record_from_feed(tmp_path / "db", feed, stored=4))
 
     shift_s = feed.t0_s - tape.GEN_BASE_MS // 1000  # generated seconds -> served seconds
     truth: dict[tuple[str, int], tuple[Levels, Levels]] = {
