@@ -79,7 +79,9 @@ def query(
             if count:
                 Console().print(table)
         else:
-            count = write_snapshots(snapshots, fmt.value, levels or 20, sys.stdout.buffer)
+            count = write_snapshots(
+                snapshots, fmt.value, levels or 20, sys.stdout.buffer, database.market
+            )
             sys.stdout.flush()
     if not count:
         stderr.print(f"no snapshots of {symbol} {window}", highlight=False)
@@ -119,7 +121,7 @@ def export(
     to_s = parse_time(to, now_s, option="--to")
     check_window(from_s, to_s)
     request = ExportRequest(
-        symbols=parse_symbols(symbols),
+        symbols=parse_symbols(symbols, market=None),
         from_s=from_s,
         to_s=to_s,
         format=choice(ExportFormat, output_format, "--format"),
