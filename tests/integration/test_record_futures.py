@@ -4,6 +4,7 @@ stored second equal to the truth, ids that skip never taken for gaps, and every 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,9 @@ def record(
     return asyncio.run(scenario())
 
 
-def covered_after_first_sync(stored: list[tuple[str, int, object, object]], symbol: str) -> float:
+def covered_after_first_sync(
+    stored: Sequence[tuple[str, int, object, object]], symbol: str
+) -> float:
     seconds = sorted(ts for sym, ts, _, _ in stored if sym == symbol)
     assert seconds, f"{symbol}: nothing stored"
     return len(seconds) / (seconds[-1] - seconds[0] + 1)
