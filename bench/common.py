@@ -31,13 +31,13 @@ def symbol_names(count: int, kind: Kind = Kind.SPOT) -> list[str]:
 
 
 def synced_books(
-    names: list[str], seed: int = 11, kind: Kind = Kind.SPOT
+    names: list[str], seed: int = 11, kind: Kind = Kind.SPOT, limit: int | None = None
 ) -> tuple[Market, dict[str, SymbolSync]]:
-    """A market and one live SymbolSync per symbol, synced from REST snapshots of the market's
-    largest limit (spot 5,000 levels, futures 1,000)."""
+    """A market and one live SymbolSync per symbol, synced from REST snapshots of ``limit``
+    levels (default: the market's largest, spot 5,000, futures 1,000)."""
     market = Market([spec_for(n) for n in names], seed=seed, kind=kind)
     continuity = spec(kind).continuity
-    limit = spec(kind).depth_limits[-1]
+    limit = limit or spec(kind).depth_limits[-1]
     syncs = {n: SymbolSync(n, depth=20, continuity=continuity) for n in names}
     for tick in (0, 100):  # the snapshot after the first tick: bridged by its event or the next
         for event in market.step(START_MS + tick):

@@ -5,7 +5,7 @@ sends them, books start from 5,000-level REST snapshots, and every finalised sec
 top 20 levels (and, with --encode, encodes them as the recorder would before writing).
 
     uv run python bench/ingest.py [--symbols 20] [--seconds 60] [--encode] [--no-freeze]
-        [--market spot|usdm|coinm]
+        [--market spot|usdm|coinm] [--snapshot-limit N]
 
 ``--market`` shapes the frames as that market's (futures: ``pu``, ``T``, ids that skip, their
 quoting) and syncs by its continuity rule; books start from its largest REST snapshot.
@@ -34,11 +34,14 @@ def main() -> None:
     parser.add_argument("--encode", action="store_true", help="also encode every snapshot")
     parser.add_argument("--no-freeze", action="store_true", help="skip gc.freeze()")
     parser.add_argument("--market", choices=[m.value for m in Market], default="spot")
+    parser.add_argument(
+        "--snapshot-limit", type=int, help="levels of the books' first snapshot (market's max)"
+    )
     args = parser.parse_args()
 
     kind = Market(args.market)
     names = symbol_names(args.symbols, kind)
-    market, syncs = synced_books(names, kind=kind)
+    market, syncs = synced_books(names, kind=kind, limit=args.snapshot_limit)
     assert all(s.live for s in syncs.values())
     stream = frames(market, args.seconds)
     changes = sum(raw.count("],[") + raw.count("[[") for raw, _ in stream)  # one per level

@@ -74,41 +74,34 @@ SPOT = MarketSpec(
     tardis_exchange="binance",
     symbol_example="BTCUSDT",
 )
-_FUTURES_DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
-_FUTURES_DEPTH_WEIGHTS = ((50, 2), (100, 5), (500, 10), (1000, 20))
-USDM = MarketSpec(
-    market=Market.USDM,
-    rest_base="https://fapi.binance.com",
-    ws_base="wss://fstream.binance.com/public",
-    depth_path="/fapi/v1/depth",
-    exchange_info_path="/fapi/v1/exchangeInfo",
-    depth_limits=_FUTURES_DEPTH_LIMITS,
-    depth_weights=_FUTURES_DEPTH_WEIGHTS,
-    weight_per_minute=2400,
-    exchange_info_weight=1,
-    max_streams_per_connection=1024,
-    ping_interval_s=180.0,
-    pong_timeout_s=600.0,
-    continuity=Continuity.CHAINED,
-    tardis_exchange="binance-futures",
-    symbol_example="BTCUSDT",
+
+
+def _futures(market: Market, api: str, host: str, ws_base: str, tardis: str) -> MarketSpec:
+    """USD-M and COIN-M differ in names only: the limits, weights and pings are the same."""
+    return MarketSpec(
+        market=market,
+        rest_base=f"https://{host}",
+        ws_base=ws_base,
+        depth_path=f"/{api}/v1/depth",
+        exchange_info_path=f"/{api}/v1/exchangeInfo",
+        depth_limits=(5, 10, 20, 50, 100, 500, 1000),
+        depth_weights=((50, 2), (100, 5), (500, 10), (1000, 20)),
+        weight_per_minute=2400,
+        exchange_info_weight=1,
+        max_streams_per_connection=1024,
+        ping_interval_s=180.0,
+        pong_timeout_s=600.0,
+        continuity=Continuity.CHAINED,
+        tardis_exchange=tardis,
+        symbol_example="BTCUSD_PERP" if market is Market.COINM else "BTCUSDT",
+    )
+
+
+USDM = _futures(
+    Market.USDM, "fapi", "fapi.binance.com", "wss://fstream.binance.com/public", "binance-futures"
 )
-COINM = MarketSpec(
-    market=Market.COINM,
-    rest_base="https://dapi.binance.com",
-    ws_base="wss://dstream.binance.com",
-    depth_path="/dapi/v1/depth",
-    exchange_info_path="/dapi/v1/exchangeInfo",
-    depth_limits=_FUTURES_DEPTH_LIMITS,
-    depth_weights=_FUTURES_DEPTH_WEIGHTS,
-    weight_per_minute=2400,
-    exchange_info_weight=1,
-    max_streams_per_connection=1024,
-    ping_interval_s=180.0,
-    pong_timeout_s=600.0,
-    continuity=Continuity.CHAINED,
-    tardis_exchange="binance-delivery",
-    symbol_example="BTCUSD_PERP",
+COINM = _futures(
+    Market.COINM, "dapi", "dapi.binance.com", "wss://dstream.binance.com", "binance-delivery"
 )
 
 

@@ -197,7 +197,8 @@ def stats(
     db: DbOption = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """Per symbol: first and last second, snapshots, coverage, gaps, bytes on disk.
+    """Per symbol: first and last second, snapshots, coverage, gaps, bytes on disk; and the
+    database's market (spot, usdm or coinm) in the title, or as "market" in JSON.
 
     Examples: obrec stats --db /var/lib/obrec; obrec stats --format json | jq .symbols
     """
