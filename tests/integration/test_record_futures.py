@@ -140,3 +140,31 @@ def test_a_futures_recording_into_a_spot_database_is_refused(tmp_path: Path) -> 
     with Database.open(db) as database:
         assert database.market is Kind.SPOT
         assert (database.count("BTCUSDT"), database.sessions()) == before
+
+
+def test_usdm_all_usdt_records_every_trading_usdt_perpetual_only(tmp_path: Path) -> None:
+    market = Market(
+        [spec_for(s, activity=0.3) for s in ("BTCUSDT", "ETHUSDT", "ETHBTC")], 25, kind=Kind.USDM
+    )
+
+    async def scenario() -> Recorder:
+        async with SimulatorServer(market) as server:
+            config = RecordConfig(
+                (),
+                tmp_path / "db",
+                market=Kind.USDM,
+                all_quote="USDT",
+                rest_url=server.rest_url,
+                ws_url=server.ws_url,
+            )
+            recorder = Recorder(config)
+            stop = asyncio.Event()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(recorder.run(stop))
+                await asyncio.sleep(2)
+                stop.set()
+            return recorder
+
+    recorder = asyncio.run(scenario())
+    # Not ETHBTC (quoted in BTC), not the delivered quarterlies exchangeInfo also lists.
+    assert recorder.symbols == ("BTCUSDT", "ETHUSDT")
