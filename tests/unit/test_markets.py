@@ -3,6 +3,7 @@ endpoints, weights, futures fields, exchangeInfo. Every figure is the one docs/m
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,6 +18,8 @@ from recorder.binance.endpoints import (
 )
 from recorder.binance.market import Continuity, Market, is_symbol, spec
 from recorder.binance.wire import NO_PREVIOUS_ID, DepthUpdate, decode_frame, decode_trading_symbols
+from recorder.config import RecordConfig, parse_symbols
+from recorder.errors import UsageError
 
 # market: (REST base, WS base, depth URL path, exchangeInfo path, weight per minute, Tardis id)
 DEFAULTS = {
@@ -220,3 +223,46 @@ def test_coinm_trading_contracts_are_read_from_contract_status() -> None:
         {"symbol": "ETHUSD_PERP", "status": "TRADING", "pair": "ETHUSD"},  # not COIN-M's field
     )
     assert decode_trading_symbols(body, None, Market.COINM) == {"BTCUSD_PERP"}
+
+
+# -- configuration per market -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("market", list(Market))
+def test_a_recording_defaults_to_the_markets_endpoints_and_80_percent_of_its_weight(
+    market: Market, tmp_path: Path
+) -> None:
+    config = RecordConfig(("BTCUSDT",), tmp_path, market=market)
+    row = spec(market)
+    assert (config.rest_url, config.ws_url) == (row.rest_base, row.ws_base)
+    assert config.exchange_weight_limit == row.weight_per_minute
+    assert config.weight_per_minute == row.weight_per_minute * 8 // 10  # 4,800 or 1,920
+    custom = RecordConfig(
+        ("BTCUSDT",), tmp_path, market=market, rest_url="http://127.0.0.1:1", weight_per_minute=60
+    )
+    assert (custom.rest_url, custom.weight_per_minute) == ("http://127.0.0.1:1", 60)
+
+
+@pytest.mark.parametrize("market", [Market.USDM, Market.COINM])
+def test_futures_snapshots_stop_at_1000_levels(market: Market, tmp_path: Path) -> None:
+    with pytest.raises(
+        UsageError, match=rf"--snapshot-limit 5000 is not one of .* \(on {market.value}\)"
+    ):
+        RecordConfig(("BTCUSDT",), tmp_path, market=market, snapshot_limit=5000)
+
+
+def test_all_usdt_is_refused_on_coinm(tmp_path: Path) -> None:
+    RecordConfig((), tmp_path, market=Market.USDM, all_quote="USDT")
+    with pytest.raises(UsageError, match="--all-usdt is for spot and usdm"):
+        RecordConfig((), tmp_path, market=Market.COINM, all_quote="USDT")
+
+
+def test_symbols_and_symbol_files_are_spelt_per_market(tmp_path: Path) -> None:
+    listed = tmp_path / "contracts.txt"
+    listed.write_text("btcusd_perp  # the perpetual\nethusd_250627\n")
+    assert parse_symbols(f"@{listed}", Market.COINM) == ("BTCUSD_PERP", "ETHUSD_250627")
+    with pytest.raises(UsageError, match=r"not a symbol: 'BTCUSD_PERP'; .* e\.g\. BTCUSDT"):
+        parse_symbols(f"@{listed}", Market.SPOT)
+    with pytest.raises(UsageError, match="not a coinm symbol: 'BTC-USD'"):
+        parse_symbols("BTC-USD", Market.COINM)
+    assert parse_symbols("btcusd_perp,btcusdt", None) == ("BTCUSD_PERP", "BTCUSDT")
