@@ -9,6 +9,8 @@ from pathlib import Path
 import orjson
 
 from recorder.binance.endpoints import depth_stream_name
+from recorder.binance.market import Market as Kind
+from recorder.binance.market import spec
 from recorder.binance.wire import DepthUpdate, decode_depth_snapshot, decode_frame
 from recorder.book.snapshot import Snapshot
 from recorder.book.sync import SymbolSync
@@ -21,30 +23,37 @@ from recorder.storage.store import Store
 START_MS = 1_800_000_000_000 - 1_800_000_000_000 % 86_400_000
 
 
-def symbol_names(count: int) -> list[str]:
-    """The benchmarks' symbols: SYM0USDT, SYM1USDT, ... (mid prices follow from the names)."""
-    return [f"SYM{i}USDT" for i in range(count)]
+def symbol_names(count: int, kind: Kind = Kind.SPOT) -> list[str]:
+    """The benchmarks' symbols: SYM0USDT, SYM1USDT, ... (COIN-M: SYM0USD_PERP, ...); mid prices
+    follow from the names."""
+    suffix = "USD_PERP" if kind is Kind.COINM else "USDT"
+    return [f"SYM{i}{suffix}" for i in range(count)]
 
 
-def synced_books(names: list[str], seed: int = 11) -> tuple[Market, dict[str, SymbolSync]]:
-    """A market and one live SymbolSync per symbol, synced from 5,000-level REST snapshots."""
-    market = Market([spec_for(n) for n in names], seed=seed)
-    syncs = {n: SymbolSync(n, depth=20) for n in names}
-    depths = {n: market.symbols[n].depth(5000) for n in names}
-    for event in market.step(START_MS):
-        update = decode_frame(orjson.dumps({"stream": "", "data": event}), START_MS)
-        assert isinstance(update, DepthUpdate)
-        sync = syncs[event["s"]]
-        sync.on_event(update)
-        depth = depths[event["s"]]
-        sync.on_snapshot(decode_depth_snapshot(depth))
+def synced_books(
+    names: list[str], seed: int = 11, kind: Kind = Kind.SPOT, limit: int | None = None
+) -> tuple[Market, dict[str, SymbolSync]]:
+    """A market and one live SymbolSync per symbol, synced from REST snapshots of ``limit``
+    levels (default: the market's largest, spot 5,000, futures 1,000)."""
+    market = Market([spec_for(n) for n in names], seed=seed, kind=kind)
+    continuity = spec(kind).continuity
+    limit = limit or spec(kind).depth_limits[-1]
+    syncs = {n: SymbolSync(n, depth=20, continuity=continuity) for n in names}
+    for tick in (0, 100):  # the snapshot after the first tick: bridged by its event or the next
+        for event in market.step(START_MS + tick):
+            update = decode_frame(orjson.dumps({"stream": "", "data": event}), START_MS + tick)
+            assert isinstance(update, DepthUpdate)
+            sync = syncs[event["s"]]
+            sync.on_event(update)
+            if not tick:
+                sync.on_snapshot(decode_depth_snapshot(market.symbols[event["s"]].depth(limit)))
     return market, syncs
 
 
 def frames(market: Market, seconds: int) -> list[tuple[str, int]]:
     """Combined-stream frames as the simulator sends them, with receive times."""
     out = []
-    for tick in range(1, seconds * 10 + 1):
+    for tick in range(2, seconds * 10 + 2):
         now_ms = START_MS + tick * 100
         for event in market.step(now_ms):
             frame = {"stream": depth_stream_name(event["s"]), "data": event}
@@ -52,9 +61,11 @@ def frames(market: Market, seconds: int) -> list[tuple[str, int]]:
     return out
 
 
-def recorded_snapshots(names: list[str], seconds: int) -> dict[str, list[Snapshot]]:
-    """What the recorder would store for ``seconds`` of market, per symbol."""
-    market, syncs = synced_books(names, seed=5)
+def recorded_snapshots(
+    names: list[str], seconds: int, kind: Kind = Kind.SPOT
+) -> dict[str, list[Snapshot]]:
+    """What the recorder would store for ``seconds`` of ``kind``'s market, per symbol."""
+    market, syncs = synced_books(names, seed=5, kind=kind)
     out: dict[str, list[Snapshot]] = {n: [] for n in names}
     for raw, recv_ms in frames(market, seconds):
         event = decode_frame(raw, recv_ms)
@@ -69,21 +80,24 @@ DAY_S = 86_400
 START_S = START_MS // 1000
 
 
-def write_days(path: Path, days: int, distinct_hours: int, batch: int = 100) -> tuple[int, float]:
-    """Fill ``path`` with ``days`` of a BTCUSDT-like and an ETHUSDT-like symbol, compacted.
+def write_days(
+    path: Path, days: int, distinct_hours: int, batch: int = 100, kind: Kind = Kind.SPOT
+) -> tuple[int, float]:
+    """Fill ``path`` with ``days`` of a BTCUSDT-like and an ETHUSDT-like symbol, compacted
+    (of ``kind``'s market: COIN-M's are BTCUSD_PERP and ETHUSD_PERP).
 
     ``distinct_hours`` of recorded snapshots are repeated with the right timestamps (a week of
     market takes too long to generate). Returns (snapshots, seconds spent encoding + writing).
     """
-    symbols = ["BTCUSDT", "ETHUSDT"]
-    books = recorded_snapshots(symbols, distinct_hours * 3600)
+    symbols = ["BTCUSD_PERP", "ETHUSD_PERP"] if kind is Kind.COINM else ["BTCUSDT", "ETHUSDT"]
+    books = recorded_snapshots(symbols, distinct_hours * 3600, kind)
     period = min(len(b) for b in books.values())
     rng = random.Random(1)
     encoder = Encoder()
     update_id = dict.fromkeys(symbols, 10**10)
     spent = 0.0
     pending = PendingWrites()
-    with Store.open_writer(path) as store:
+    with Store.open_writer(path, market=kind) as store:
         for offset in range(days * DAY_S):
             ts_s = START_S + offset
             for symbol in symbols:

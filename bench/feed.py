@@ -44,9 +44,10 @@ from recorder.binance.endpoints import (
     depth_stream_name,
     depth_weight,
 )
+from recorder.binance.market import SPOT
 from recorder.cli.common import stop_on_signals
 from recorder.simulator.faults import FaultPlan
-from recorder.simulator.server import EXCHANGE_INFO_WEIGHT, binance_error, quote_asset
+from recorder.simulator.server import binance_error, quote_asset
 
 MAX_REQUEST_LINE = 64 * 1024
 START_DELAY_S = 2
@@ -195,7 +196,7 @@ class Feed:
         return web.Response(
             body=orjson.dumps(body),
             content_type="application/json",
-            headers=self._charge(EXCHANGE_INFO_WEIGHT),
+            headers=self._charge(SPOT.exchange_info_weight),
         )
 
     async def _depth(self, request: web.Request) -> web.Response:

@@ -25,6 +25,7 @@ import aiohttp
 
 from recorder.binance.connections import AttemptBudget
 from recorder.binance.endpoints import combined_stream_url, connection_groups
+from recorder.binance.market import spec
 from recorder.binance.wire import SERVER_SHUTDOWN, DepthUpdate, decode_frame
 from recorder.book.exchange_clock import ExchangeClock
 from recorder.book.sync import EventWindow, Outcome, SymbolSync
@@ -41,7 +42,7 @@ from recorder.outcomes import Outcomes
 from recorder.read.retention import apply_prune, plan_prune
 from recorder.runstats import RunStats, RunTotals, SymbolState
 from recorder.snapshot_workers import SNAPSHOT_WORKERS, SnapshotWorkers
-from recorder.storage.store import Store
+from recorder.storage.store import Store, check_market
 
 log = logging.getLogger("obrec")
 
@@ -110,13 +111,19 @@ class Recorder:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Validate symbols, open the store, record until ``stop`` is set, then flush and close."""
+        """Validate symbols, open the store, record until ``stop`` is set, then flush and close.
+        A database of another market is refused first, before any network call."""
+        market = self.config.market
+        check_market(self.config.db_path, market)
         async with aiohttp.ClientSession() as session:
             rest = RestClient(
-                session, self.config.rest_url, on_used_weight=self._workers.on_used_weight
+                session,
+                self.config.rest_url,
+                market=market,
+                on_used_weight=self._workers.on_used_weight,
             )
             self._prepare(await self._resolve_symbols(rest))
-            with Store.open_writer(self.config.db_path) as store:
+            with Store.open_writer(self.config.db_path, market=market) as store:
                 self._store = store
                 start_s = int(self._wall())
                 self.totals.started_s = self._wall()
@@ -165,14 +172,17 @@ class Recorder:
         if quote is not None:
             if not trading:
                 raise UnknownSymbolError(
-                    f"no trading {quote} symbols at {self.config.rest_url}; check --rest-url"
+                    f"no trading {quote} symbols on {self.config.market.value} at "
+                    f"{self.config.rest_url}; check --rest-url and --market"
                 )
             return tuple(sorted(trading))
         unknown = [s for s in self.config.symbols if s not in trading]
         if unknown:
+            market = spec(self.config.market)
             raise UnknownSymbolError(
-                f"unknown or non-trading symbol(s): {', '.join(unknown)} at "
-                f"{self.config.rest_url}; check the spelling (e.g. BTCUSDT)"
+                f"unknown or non-trading {market.market.value} symbol(s): {', '.join(unknown)} "
+                f"at {self.config.rest_url}; check the spelling and --market "
+                f"(e.g. {market.symbol_example} on {market.market.value})"
             )
         return self.config.symbols
 
@@ -181,12 +191,15 @@ class Recorder:
         Binance's limits allow (1,024 streams, an 8,000-character URL)."""
         self.symbols = symbols
         window = EventWindow()  # one exchange: one estimate of how stale its snapshots are
+        market = self.config.market
+        continuity = spec(market).continuity
         # Filled in place: the outcomes and the snapshot workers hold these dicts.
-        self.syncs.update((s, SymbolSync(s, self.config.depth, window)) for s in symbols)
+        self.syncs.update(
+            (s, SymbolSync(s, self.config.depth, window, continuity)) for s in symbols
+        )
         self.stats.update((s, RunStats()) for s in symbols)
-        self._connections = [
-            self._connection(group) for group in connection_groups(self.config.ws_url, symbols)
-        ]
+        groups = connection_groups(self.config.ws_url, symbols, market)
+        self._connections = [self._connection(group) for group in groups]
         self._connection_of = {s: c for c in self._connections for s in c.symbols}
 
     def _connection(self, symbols: tuple[str, ...]) -> _Connection:
@@ -202,7 +215,7 @@ class Recorder:
             self.totals.rollovers += 1
 
         feed = StreamFeed(
-            combined_stream_url(self.config.ws_url, symbols),
+            combined_stream_url(self.config.ws_url, symbols, self.config.market),
             deliver=deliver,
             lost=lost,
             rolled_over=rolled_over,
@@ -228,6 +241,7 @@ class Recorder:
 
     def _session_doc(self, start_s: int, end_s: int | None) -> dict[str, object]:
         return {
+            "market": self.config.market.value,
             "symbols": list(self.symbols),
             "depth": self.config.depth,
             "start": start_s,

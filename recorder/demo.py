@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from recorder.app import Recorder
+from recorder.binance.market import Market as Kind
 from recorder.config import RecordConfig
 from recorder.read import Database
 from recorder.simulator.market import Market
@@ -20,16 +21,28 @@ from recorder.timeparse import format_time
 
 
 async def run_demo(
-    symbols: tuple[str, ...], db_path: Path, seconds: int, depth: int, console: Console
+    symbols: tuple[str, ...],
+    db_path: Path,
+    seconds: int,
+    depth: int,
+    console: Console,
+    kind: Kind = Kind.SPOT,
 ) -> None:
-    market = Market([spec_for(s) for s in symbols], seed=1)
+    market = Market([spec_for(s) for s in symbols], seed=1, kind=kind)
     async with SimulatorServer(market) as server:
         config = RecordConfig(
-            symbols, db_path, depth=depth, rest_url=server.rest_url, ws_url=server.ws_url
+            symbols,
+            db_path,
+            depth=depth,
+            market=kind,
+            rest_url=server.rest_url,
+            ws_url=server.ws_url,
         )
         recorder = Recorder(config)
         stop = asyncio.Event()
-        console.print(f"simulated exchange on {server.rest_url}; recording {', '.join(symbols)}")
+        console.print(
+            f"simulated {kind.value} exchange on {server.rest_url}; recording {', '.join(symbols)}"
+        )
         async with asyncio.TaskGroup() as group:
             run = group.create_task(recorder.run(stop))
             await _show_progress(recorder, run, seconds, console)

@@ -12,7 +12,8 @@ Python name; ``error.message(names)`` says the caller's, which is how the CLI pu
     RecorderError                     exit 1 unless stated
     ├── UsageError                    exit 2: bad flag, bad time, unknown symbol, bad config
     │   ├── InvalidValueError         one parameter's impossible value (fields: which, what, why)
-    │   └── UnknownSymbolError        a symbol the exchange (or the database) does not know
+    │   ├── UnknownSymbolError        a symbol the exchange (or the database) does not know
+    │   └── MarketMismatchError       recording one market into a database of another (fields)
     ├── StorageError                  RocksDB could not be opened, read or written
     │   ├── DatabaseLockedError       another process holds the write lock
     │   ├── DatabaseMissingError      no obrec database at the path (exit 2)
@@ -68,6 +69,21 @@ class InvalidValueError(UsageError):
 
 class UnknownSymbolError(UsageError):
     """A symbol that the exchange or the database does not know."""
+
+
+class MarketMismatchError(UsageError):
+    """One database holds one market: recording another into it is refused, before anything
+    is written (docs/markets.md)."""
+
+    def __init__(self, path: Path, stored: str, wanted: str) -> None:
+        self.path = path
+        self.stored = stored
+        self.wanted = wanted
+        super().__init__(
+            f"{path} holds the {stored} market and cannot record {wanted}; record {wanted} "
+            f"into another {{db_path}}, or pass {{market}} {stored}",
+            parameters=("db_path", "market"),
+        )
 
 
 class StorageError(RecorderError):

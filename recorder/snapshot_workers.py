@@ -38,7 +38,7 @@ class SnapshotWorkers:
         wall: Callable[[], float],
     ) -> None:
         self._limit = config.snapshot_limit
-        self._weight = depth_weight(config.snapshot_limit)
+        self._weight = depth_weight(config.snapshot_limit, config.market)
         self._syncs = syncs
         """The recorder's machines, shared (it fills the dict once the symbols are known)."""
         self._totals = totals

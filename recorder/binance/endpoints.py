@@ -1,6 +1,8 @@
-"""Binance spot endpoints: pure URL builders and REST request weights.
+"""Binance endpoints of every market: pure URL builders and REST request weights.
 
-The limits they encode are in docs/architecture.md, "Binance's rules".
+Each builder takes the market (spot unless told); the paths, limits and weights come from the
+one table in ``market.py`` (docs/markets.md has their sources). The spot constants below are that
+table's spot row, kept for the callers that only ever speak spot.
 
 Base URLs are configuration so that the same code talks to Binance, its data-only mirrors, the
 testnet or the local simulator.
@@ -13,37 +15,40 @@ from urllib.parse import urlencode
 
 import orjson
 
-REST_BASE = "https://data-api.binance.vision"
-WS_BASE = "wss://data-stream.binance.vision"
+from recorder.binance.market import SPOT, Market, spec
 
-DEPTH_PATH = "/api/v3/depth"
-EXCHANGE_INFO_PATH = "/api/v3/exchangeInfo"
+REST_BASE = SPOT.rest_base
+WS_BASE = SPOT.ws_base
+
+DEPTH_PATH = SPOT.depth_path
+EXCHANGE_INFO_PATH = SPOT.exchange_info_path
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
-WEIGHT_BUDGET_PER_MINUTE = 6000
-MAX_STREAMS_PER_CONNECTION = 1024
+WEIGHT_BUDGET_PER_MINUTE = SPOT.weight_per_minute
+MAX_STREAMS_PER_CONNECTION = SPOT.max_streams_per_connection
 MAX_URL_CHARS = 8000
 """Binance refuses longer WebSocket URLs (about 8,004 characters): ~360 depth streams per URL."""
-DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)
-
-# (largest limit, weight) in ascending order, from the spot REST API docs.
-_DEPTH_WEIGHTS = ((100, 5), (500, 25), (1000, 50), (5000, 250))
+DEPTH_LIMITS = SPOT.depth_limits
 
 
-def depth_weight(limit: int) -> int:
-    """Request weight of ``/api/v3/depth`` at ``limit``."""
-    for largest, weight in _DEPTH_WEIGHTS:
+def depth_weight(limit: int, market: Market = Market.SPOT) -> int:
+    """Request weight of the market's depth endpoint at ``limit``."""
+    weights = spec(market).depth_weights
+    for largest, weight in weights:
         if limit <= largest:
             return weight
-    raise ValueError(f"depth limit {limit} is above Binance's maximum of 5000")
+    raise ValueError(f"depth limit {limit} is above Binance's maximum of {weights[-1][0]}")
 
 
-def depth_url(rest_base: str, symbol: str, limit: int) -> str:
-    return f"{rest_base.rstrip('/')}{DEPTH_PATH}?{urlencode({'symbol': symbol, 'limit': limit})}"
+def depth_url(rest_base: str, symbol: str, limit: int, market: Market = Market.SPOT) -> str:
+    query = urlencode({"symbol": symbol, "limit": limit})
+    return f"{rest_base.rstrip('/')}{spec(market).depth_path}?{query}"
 
 
-def exchange_info_url(rest_base: str, symbols: Sequence[str] = ()) -> str:
-    """exchangeInfo for ``symbols`` (all symbols when empty)."""
-    url = f"{rest_base.rstrip('/')}{EXCHANGE_INFO_PATH}"
+def exchange_info_url(
+    rest_base: str, symbols: Sequence[str] = (), market: Market = Market.SPOT
+) -> str:
+    """exchangeInfo for ``symbols`` (all symbols when empty; spot only takes a list)."""
+    url = f"{rest_base.rstrip('/')}{spec(market).exchange_info_path}"
     if symbols:
         url += "?" + urlencode({"symbols": orjson.dumps(list(symbols)).decode()})
     return url
@@ -53,12 +58,11 @@ def depth_stream_name(symbol: str) -> str:
     return f"{symbol.lower()}@depth@100ms"
 
 
-def combined_stream_url(ws_base: str, symbols: Sequence[str]) -> str:
+def combined_stream_url(ws_base: str, symbols: Sequence[str], market: Market = Market.SPOT) -> str:
     """One combined-stream URL for the 100 ms diff-depth streams of ``symbols``."""
-    if len(symbols) > MAX_STREAMS_PER_CONNECTION:
-        raise ValueError(
-            f"{len(symbols)} streams exceed Binance's {MAX_STREAMS_PER_CONNECTION} per connection"
-        )
+    most = spec(market).max_streams_per_connection
+    if len(symbols) > most:
+        raise ValueError(f"{len(symbols)} streams exceed Binance's {most} per connection")
     streams = "/".join(depth_stream_name(s) for s in symbols)
     url = f"{ws_base.rstrip('/')}/stream?streams={streams}"
     if len(url) > MAX_URL_CHARS:
@@ -66,16 +70,19 @@ def combined_stream_url(ws_base: str, symbols: Sequence[str]) -> str:
     return url
 
 
-def connection_groups(ws_base: str, symbols: Sequence[str]) -> list[tuple[str, ...]]:
+def connection_groups(
+    ws_base: str, symbols: Sequence[str], market: Market = Market.SPOT
+) -> list[tuple[str, ...]]:
     """``symbols`` split, in order, into as few connections as Binance's limits allow: at most
-    1,024 streams and a URL of at most ``MAX_URL_CHARS`` each."""
+    the market's streams per connection (1,024) and a URL of at most ``MAX_URL_CHARS`` each."""
+    most = spec(market).max_streams_per_connection
     prefix = len(f"{ws_base.rstrip('/')}/stream?streams=")
     groups: list[tuple[str, ...]] = []
     group: list[str] = []
     length = prefix
     for symbol in symbols:
         extra = len(depth_stream_name(symbol)) + (1 if group else 0)
-        if group and (length + extra > MAX_URL_CHARS or len(group) == MAX_STREAMS_PER_CONNECTION):
+        if group and (length + extra > MAX_URL_CHARS or len(group) == most):
             groups.append(tuple(group))
             group, length, extra = [], prefix, extra - 1
         group.append(symbol)

@@ -1,4 +1,4 @@
-"""Binance spot market-data wire schemas and their decoders.
+"""Binance market-data wire schemas and their decoders (spot, USD-M and COIN-M futures).
 
 Pure: bytes or parsed JSON in, typed values out, ``MalformedMessageError`` for anything that is not
 what Binance documents. Depth frames are decoded and checked in one C pass by msgspec, straight
@@ -14,15 +14,21 @@ from typing import Any
 import msgspec
 import orjson
 
+from recorder.binance.market import Market
 from recorder.errors import MalformedMessageError
 
 Levels = list[tuple[float, float]]
 """(price, quantity) pairs, as the exchange's decimal strings decode."""
 
 
+NO_PREVIOUS_ID = -1
+"""``prev_last_update_id`` of an event without ``pu`` (spot's): never a previous ``u``."""
+
+
 class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate", gc=False):
     """One ``depthUpdate`` event of a diff-depth stream. ``recv_time_ms`` is ours, not Binance's:
-    ``decode_frame`` stamps it."""
+    ``decode_frame`` stamps it. Futures events also carry ``pu`` (the previous event's ``u``),
+    ``T`` (transaction time) and, on COIN-M, ``ps`` (the pair); spot events leave them unset."""
 
     symbol: str = msgspec.field(name="s")
     event_time_ms: int = msgspec.field(name="E")
@@ -30,11 +36,14 @@ class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate", gc=False):
     last_update_id: int = msgspec.field(name="u")
     bids: Levels = msgspec.field(name="b")
     asks: Levels = msgspec.field(name="a")
+    prev_last_update_id: int = msgspec.field(name="pu", default=NO_PREVIOUS_ID)
+    transaction_time_ms: int = msgspec.field(name="T", default=0)
+    pair: str = msgspec.field(name="ps", default="")
     recv_time_ms: int = 0
 
 
 class DepthSnapshot(msgspec.Struct, frozen=True, gc=False):
-    """A REST ``/api/v3/depth`` answer."""
+    """A REST depth answer (``/api/v3/depth``, ``/fapi/v1/depth``, ``/dapi/v1/depth``)."""
 
     last_update_id: int = msgspec.field(name="lastUpdateId")
     bids: Levels
@@ -98,17 +107,27 @@ def decode_depth_snapshot(body: Any) -> DepthSnapshot:
         raise MalformedMessageError(f"depth snapshot not as documented: {exc}") from exc
 
 
-def decode_trading_symbols(body: Any, quote: str | None = None) -> frozenset[str]:
-    """The symbols with status TRADING (and quote asset ``quote``, if given) in a parsed
-    ``/api/v3/exchangeInfo`` body."""
+def decode_trading_symbols(
+    body: Any, quote: str | None = None, market: Market = Market.SPOT
+) -> frozenset[str]:
+    """The trading symbols (with quote asset ``quote``, if given) in a parsed exchangeInfo body.
+
+    Spot and USD-M say ``status``, COIN-M ``contractStatus``; a USD-M symbol "quoted in USDT"
+    (``--all-usdt``) is a TRADING perpetual, not a quarterly."""
+    status = "contractStatus" if market is Market.COINM else "status"
     try:
         return frozenset(
             s["symbol"]
             for s in body["symbols"]
-            if s.get("status") == "TRADING" and (quote is None or s.get("quoteAsset") == quote)
+            if s.get(status) == "TRADING" and (quote is None or _quoted_in(s, quote, market))
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise MalformedMessageError(f"exchangeInfo is not as documented: {exc}") from exc
+
+
+def _quoted_in(entry: dict[str, Any], quote: str, market: Market) -> bool:
+    perpetual = market is Market.SPOT or entry.get("contractType") == "PERPETUAL"
+    return perpetual and entry.get("quoteAsset") == quote
 
 
 def _excerpt(raw: str | bytes, limit: int = 80) -> str:

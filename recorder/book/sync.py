@@ -7,15 +7,20 @@ sources: docs/architecture.md, "Binance's rules"):
 Sync
   S1  Buffer stream events; ask for a REST snapshot once the first event is buffered. Until the
       request is sent, keep only the newest few: the snapshot will contain the older ones.
-  S2  Drop buffered events with ``u <= lastUpdateId``. If the first remaining event has
-      ``U > lastUpdateId + 1``, the snapshot is older than the stream: ask for another one.
-  S3  The first applied event must satisfy ``U <= lastUpdateId + 1 <= u``; then the book is live.
-      Or sooner: if a buffered event ends exactly at the snapshot (``u == lastUpdateId``, as on a
-      quiet symbol), the snapshot is the book right after that event, so the book is live from
-      it, and the next event must continue it (S4). A quiet symbol need not wait for its next
-      event, and every second from that event's on is known.
-  S4  Live, each event must have ``U == previous u + 1``. An event with ``u <= previous u`` is an
-      old duplicate and is ignored. Anything else is a sequence gap: the book is lost.
+  S2  Drop buffered events with ``u < bridge`` (``bridge``: ``lastUpdateId + 1`` on spot,
+      ``lastUpdateId`` on futures). If the first remaining event has ``U > bridge``, the
+      snapshot is older than the stream: ask for another one.
+  S3  The first applied event must satisfy ``U <= bridge <= u``; then the book is live.
+      Or sooner, on spot: if a buffered event ends exactly at the snapshot (``u ==
+      lastUpdateId``, as on a quiet symbol), the snapshot is the book right after that event,
+      so the book is live from it, and the next event must continue it (S4). A quiet symbol need
+      not wait for its next event, and every second from that event's on is known. (Futures
+      keep such an event, since ``u == lastUpdateId`` bridges there, and apply it as usual.)
+  S4  Live, each event must follow the previous one by the market's continuity rule: spot
+      ``U == previous u + 1``, futures ``pu == previous u`` (futures ids skip: ``U`` is not
+      ``previous u + 1``, so the spot rule must never be applied there). An event with
+      ``u <= previous u`` is an old duplicate and is ignored. Anything else is a sequence gap:
+      the book is lost.
   S5  A crossed book (best bid >= best ask) or a level the book cannot hold is a lost book too.
       Checked when a second is finalised, on the book that would be stored.
   S6  A lost book keeps buffering and asks for a new snapshot; other symbols are not touched.
@@ -38,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from recorder.binance.market import Continuity
 from recorder.binance.wire import DepthSnapshot, DepthUpdate
 from recorder.book.orderbook import OrderBook
 from recorder.book.snapshot import Snapshot
@@ -120,9 +126,19 @@ Outcome = RequestSnapshot | Synced | Snapshot | Invalidate | Gap
 class SymbolSync:
     """The sync procedure and snapshot clock of one symbol. Feed it; perform what it returns."""
 
-    def __init__(self, symbol: str, depth: int, window: EventWindow | None = None) -> None:
+    def __init__(
+        self,
+        symbol: str,
+        depth: int,
+        window: EventWindow | None = None,
+        continuity: Continuity = Continuity.CONSECUTIVE,
+    ) -> None:
         self.symbol = symbol
         self.depth = depth
+        self._chained = continuity is Continuity.CHAINED
+        """Rule S4 by ``pu`` (futures) rather than by ``U`` (spot)."""
+        self._bridge_offset = 0 if self._chained else 1
+        """Rules S2/S3: the id the first applied event must span is ``lastUpdateId`` plus this."""
         self.book = OrderBook()
         self.state = SyncState.SYNCING
         self.resyncs = 0
@@ -218,7 +234,11 @@ class SymbolSync:
         if event.last_update_id <= self._last_u:
             self.ignored_events += 1
             return
-        if event.first_update_id != self._last_u + 1:
+        if (
+            event.prev_last_update_id != self._last_u
+            if self._chained
+            else event.first_update_id != self._last_u + 1
+        ):
             self._lose(GapReason.SEQUENCE_GAP, out)
             self._buffer_event(event, out)
             return
@@ -310,21 +330,22 @@ class SymbolSync:
         snapshot = self._pending
         assert snapshot is not None
         last_id = snapshot.last_update_id
+        bridge = last_id + self._bridge_offset
         buffer = self._buffer
         drop = 0
-        while drop < len(buffer) and buffer[drop].last_update_id <= last_id:
+        while drop < len(buffer) and buffer[drop].last_update_id < bridge:
             drop += 1
         ends_at = buffer[drop - 1] if drop and buffer[drop - 1].last_update_id == last_id else None
         del buffer[:drop]  # S2
         if not buffer and ends_at is None:
             return  # wait for the first event newer than the snapshot
-        if buffer and buffer[0].first_update_id > last_id + 1:
+        if buffer and buffer[0].first_update_id > bridge:
             self._pending = None  # S2: snapshot too old
             if self._sent_under is not None:
                 self._window.widen_from(self._sent_under)
             self._request(out)
             return
-        # S3: first.U <= lastUpdateId + 1 <= first.u
+        # S3: first.U <= bridge <= first.u
         self._pending = None
         try:
             self.book.replace(snapshot.bids, snapshot.asks)

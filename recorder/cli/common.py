@@ -43,12 +43,30 @@ DbOption = Annotated[
     ),
 ]
 RestUrlOption = Annotated[
-    str,
-    typer.Option("--rest-url", envvar="OBREC_REST_URL", help="Binance-compatible REST base URL."),
+    str | None,
+    typer.Option(
+        "--rest-url",
+        envvar="OBREC_REST_URL",
+        help="Binance-compatible REST base URL (default: the market's, e.g. "
+        "https://fapi.binance.com for usdm).",
+    ),
 ]
 WsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ws-url",
+        envvar="OBREC_WS_URL",
+        help="Binance-compatible WebSocket base URL (default: the market's, e.g. "
+        "wss://fstream.binance.com/public for usdm).",
+    ),
+]
+MarketOption = Annotated[
     str,
-    typer.Option("--ws-url", envvar="OBREC_WS_URL", help="Binance-compatible WebSocket base URL."),
+    typer.Option(
+        "--market",
+        envvar="OBREC_MARKET",
+        help="spot, usdm (USD-M futures) or coinm (COIN-M futures); one database holds one.",
+    ),
 ]
 DepthOption = Annotated[int, typer.Option("--depth", help="Levels per side in each snapshot.")]
 SkipCorruptOption = Annotated[

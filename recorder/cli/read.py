@@ -81,7 +81,9 @@ def query(
             if count:
                 Console().print(table)
         else:
-            count = write_snapshots(snapshots, fmt.value, levels or 20, sys.stdout.buffer)
+            count = write_snapshots(
+                snapshots, fmt.value, levels or 20, sys.stdout.buffer, database.market
+            )
             sys.stdout.flush()
     if not count:
         stderr.print(f"no snapshots of {symbol} {window}", highlight=False)
@@ -121,7 +123,7 @@ def export(
     to_s = parse_time(to, now_s, option="--to")
     check_window(from_s, to_s)
     request = ExportRequest(
-        symbols=parse_symbols(symbols),
+        symbols=parse_symbols(symbols, market=None),
         from_s=from_s,
         to_s=to_s,
         format=choice(ExportFormat, output_format, "--format"),
@@ -197,7 +199,8 @@ def stats(
     db: DbOption = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """Per symbol: first and last second, snapshots, coverage, gaps, bytes on disk.
+    """Per symbol: first and last second, snapshots, coverage, gaps, bytes on disk; and the
+    database's market (spot, usdm or coinm) in the title, or as "market" in JSON.
 
     Examples: obrec stats --db /var/lib/obrec; obrec stats --format json | jq .symbols
     """

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from recorder.binance.endpoints import REST_BASE, WS_BASE
+from recorder.binance.market import Market
 from recorder.cli.common import (
     DbOption,
     DepthOption,
+    MarketOption,
     RestUrlOption,
     WsUrlOption,
     choice,
@@ -24,7 +25,6 @@ from recorder.cli.common import (
 )
 from recorder.config import (
     ROLLOVER_AFTER_HOURS,
-    WEIGHT_PER_MINUTE,
     RecordConfig,
     default_db_path,
     parse_symbols,
@@ -51,27 +51,33 @@ def record(
         ),
     ] = None,
     all_usdt: Annotated[
-        bool, typer.Option("--all-usdt", help="Record every trading USDT symbol.")
+        bool,
+        typer.Option(
+            "--all-usdt",
+            help="Record every trading USDT symbol (usdm: every TRADING USDT perpetual).",
+        ),
     ] = False,
+    market: MarketOption = "spot",
     db: DbOption = None,
     depth: DepthOption = 20,
     snapshot_limit: Annotated[
         int, typer.Option("--snapshot-limit", help="Levels per side in REST depth snapshots.")
     ] = 1000,
-    rest_url: RestUrlOption = REST_BASE,
-    ws_url: WsUrlOption = WS_BASE,
+    rest_url: RestUrlOption = None,
+    ws_url: WsUrlOption = None,
     retain: Annotated[
         str | None,
         typer.Option("--retain", help="Keep this much history (e.g. 7d), pruning hourly."),
     ] = None,
     weight_budget: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--weight-budget",
-            help="REST weight per minute to pace snapshots at (Binance allows 6000 per IP; "
-            "split it between recorders sharing an IP).",
+            help="REST weight per minute to pace snapshots at (default 80 % of what Binance "
+            "allows per IP: 4800 of 6000 on spot, 1920 of 2400 on futures; split it between "
+            "recorders sharing an IP).",
         ),
-    ] = WEIGHT_PER_MINUTE,
+    ] = None,
     rollover_after: Annotated[
         str,
         typer.Option(
@@ -110,7 +116,11 @@ def record(
     On a terminal a live panel shows every symbol; otherwise (systemd, cron, pipes) one log line
     per record and a status line every --status-interval seconds.
 
-    Example: obrec record --symbols BTCUSDT,ETHUSDT --db /var/lib/obrec --metrics-port 9464
+    One database holds one market: --market spot (default), usdm or coinm.
+
+    Examples: obrec record --symbols BTCUSDT,ETHUSDT --db /var/lib/obrec --metrics-port 9464;
+    obrec record --market usdm --symbols BTCUSDT --db usdm; obrec record --market coinm
+    --symbols BTCUSD_PERP --db coinm
     """
     from recorder.app import Recorder
     from recorder.observe.panel import panel_log_handler
@@ -118,6 +128,9 @@ def record(
     from recorder.read.retention import parse_duration
 
     lines = choice(LogFormat, log_format, "--log-format")
+    kind = choice(Market, market, "--market")
+    if weight_budget is not None and weight_budget <= 0:
+        raise UsageError(f"--weight-budget {weight_budget} must be positive, e.g. 1200")
     if status_interval < 0:
         raise UsageError(f"--status-interval {status_interval:g} must be 0 or more")
     if metrics_port is not None:
@@ -126,15 +139,16 @@ def record(
         require_metrics()
     panel = sys.stderr.isatty() and lines is LogFormat.TEXT and not no_panel
     config = RecordConfig(
-        symbols=parse_symbols(symbols) if symbols is not None else (),
+        symbols=parse_symbols(symbols, kind) if symbols is not None else (),
+        market=kind,
         db_path=db or default_db_path(),
         all_quote="USDT" if all_usdt else None,
         depth=depth,
         snapshot_limit=snapshot_limit,
-        rest_url=rest_url,
-        ws_url=ws_url,
+        rest_url=rest_url or "",
+        ws_url=ws_url or "",
         retain_s=parse_duration(retain, option="--retain") if retain else None,
-        weight_per_minute=weight_budget,
+        weight_per_minute=weight_budget or 0,
         rollover_after_s=parse_duration(rollover_after, option="--rollover-after"),
     )
     setup_logging(log_level, panel_log_handler(stderr) if panel else line_handler(lines))
@@ -148,9 +162,14 @@ def record(
 
 def demo(
     seconds: Annotated[int, typer.Option("--seconds", help="How long to record.")] = 15,
+    market: MarketOption = "spot",
     symbols: Annotated[
-        str, typer.Option("--symbols", help="Simulated symbols.")
-    ] = "BTCUSDT,ETHUSDT,SOLUSDT",
+        str | None,
+        typer.Option(
+            "--symbols",
+            help="Simulated symbols (default BTCUSDT,ETHUSDT,SOLUSDT; coinm: BTCUSD_PERP,...).",
+        ),
+    ] = None,
     db: Annotated[
         Path | None,
         typer.Option("--db", help="Where to store (default: a new temporary directory)."),
@@ -159,12 +178,16 @@ def demo(
 ) -> None:
     """Record from the built-in simulated exchange (no internet needed) and show what was stored.
 
-    Examples: obrec demo; obrec demo --seconds 30 --symbols BTCUSDT --db /tmp/demo
+    Examples: obrec demo; obrec demo --market usdm; obrec demo --seconds 30 --symbols BTCUSDT
+    --db /tmp/demo
     """
     from recorder.demo import run_demo
+    from recorder.simulator.server import default_symbols
 
+    kind = choice(Market, market, "--market")
+    names = parse_symbols(symbols, kind) if symbols else default_symbols(kind)
     if seconds < 3:
         raise UsageError("--seconds must be at least 3 for a second to become final")
     target = db or Path(tempfile.mkdtemp(prefix="obrec-demo-"))
     setup_logging("warning")
-    asyncio.run(run_demo(parse_symbols(symbols), target, seconds, depth, Console()))
+    asyncio.run(run_demo(names, target, seconds, depth, Console(), kind))

@@ -10,19 +10,26 @@ from typing import Annotated
 import orjson
 import typer
 
-from recorder.cli.common import error_message, stop_on_signals
+from recorder.binance.market import Market
+from recorder.cli.common import MarketOption, choice, error_message, stop_on_signals
 from recorder.config import parse_symbols
 from recorder.errors import InvalidValueError, UsageError
 from recorder.simulator.faults import FaultPlan
 
 DEFAULTS = FaultPlan()
-"""Binance's own limits and no faults: each flag's default is the plan's."""
+"""Binance's own limits and no faults: each flag's default is the plan's (the market's own
+limits where the flag says so)."""
 
 
 def simulate(
+    market: MarketOption = "spot",
     symbols: Annotated[
-        str, typer.Option("--symbols", help="Symbols to simulate.")
-    ] = "BTCUSDT,ETHUSDT,SOLUSDT",
+        str | None,
+        typer.Option(
+            "--symbols",
+            help="Symbols to simulate (default BTCUSDT,ETHUSDT,SOLUSDT; coinm: BTCUSD_PERP,...).",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8765,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated market.")] = 1,
@@ -45,8 +52,13 @@ def simulate(
         ),
     ] = DEFAULTS.close_after_s,
     weight_limit: Annotated[
-        int, typer.Option("--weight-limit", help="REST weight per window before 429s.")
-    ] = DEFAULTS.weight_limit,
+        int | None,
+        typer.Option(
+            "--weight-limit",
+            help="REST weight per window before 429s (default: the market's, 6000 spot, "
+            "2400 futures).",
+        ),
+    ] = None,
     weight_window: Annotated[
         float, typer.Option("--weight-window", help="Seconds per REST weight window.")
     ] = DEFAULTS.weight_window_s,
@@ -65,14 +77,20 @@ def simulate(
         ),
     ] = DEFAULTS.shutdown_grace_s,
     ping_interval: Annotated[
-        float, typer.Option("--ping-interval", help="Seconds between server pings (Binance: 20).")
-    ] = DEFAULTS.ping_interval_s,
-    pong_timeout: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--pong-timeout", help="Close a connection whose ping is unanswered this long."
+            "--ping-interval",
+            help="Seconds between server pings (default: the market's, 20 spot, 180 futures).",
         ),
-    ] = DEFAULTS.pong_timeout_s,
+    ] = None,
+    pong_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--pong-timeout",
+            help="Close a connection whose ping is unanswered this long (default: the "
+            "market's, 60 spot, 600 futures).",
+        ),
+    ] = None,
     stale_snapshot_rate: Annotated[
         float,
         typer.Option(
@@ -99,30 +117,37 @@ def simulate(
         int, typer.Option("--book-levels", help="Levels per side of each simulated book.")
     ] = 5000,
 ) -> None:
-    """Run the simulated exchange alone, until SIGINT/SIGTERM.
+    """Run the simulated exchange alone, until SIGINT/SIGTERM. --market usdm or coinm serves
+    that futures market's protocol (paths, pu chains, weights, pings).
 
     Example: obrec simulate --port 8765, then
     obrec record --symbols BTCUSDT --rest-url http://127.0.0.1:8765 --ws-url ws://127.0.0.1:8765
+    (with --market usdm on both for USD-M futures)
     """
-    from recorder.simulator.market import Market
-    from recorder.simulator.server import SimulatorServer, spec_for
+    from recorder.simulator.market import Market as SimulatedMarket
+    from recorder.simulator.server import SimulatorServer, default_symbols, spec_for
 
-    names = parse_symbols(symbols)
+    kind = choice(Market, market, "--market")
+    names = parse_symbols(symbols, kind) if symbols else default_symbols(kind)
     if book_levels < 1:
         raise UsageError(f"--book-levels {book_levels} must be at least 1")
     try:
-        faults = FaultPlan(
+        limits = {
+            "weight_limit": weight_limit,
+            "ping_interval_s": ping_interval,
+            "pong_timeout_s": pong_timeout,
+        }
+        faults = FaultPlan.for_market(
+            kind,
+            **{name: value for name, value in limits.items() if value is not None},
             drop_rate=drop_rate,
             malformed_rate=malformed_rate,
             abort_after_s=abort_after,
             close_after_s=close_after,
-            weight_limit=weight_limit,
             weight_window_s=weight_window,
             ban_s=ban,
             shutdown_after_s=shutdown_after,
             shutdown_grace_s=shutdown_grace,
-            ping_interval_s=ping_interval,
-            pong_timeout_s=pong_timeout,
             stale_snapshot_rate=stale_snapshot_rate,
             stale_by_s=stale_by,
             rest_delay_s=rest_delay,
@@ -133,10 +158,11 @@ def simulate(
 
     async def serve() -> None:
         stop = stop_on_signals()
-        market = Market(
+        market = SimulatedMarket(
             [spec_for(s, levels_per_side=book_levels) for s in names],
             seed=seed,
             truth_depth=truth_depth if truth else 0,
+            kind=kind,
         )
         try:
             server = SimulatorServer(market, host=host, port=port, faults=faults, seed=seed)
@@ -146,7 +172,8 @@ def simulate(
                 f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0"
             ) from exc
         print(
-            f"simulating {', '.join(names)}: --rest-url {server.rest_url} --ws-url {server.ws_url}"
+            f"simulating {kind.value} {', '.join(names)}: --rest-url {server.rest_url} "
+            f"--ws-url {server.ws_url}"
         )
         sys.stdout.flush()
         try:

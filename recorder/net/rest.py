@@ -13,6 +13,7 @@ import aiohttp
 import orjson
 
 from recorder.binance.endpoints import WEIGHT_HEADER, depth_url, exchange_info_url
+from recorder.binance.market import Market
 from recorder.binance.wire import (
     DepthSnapshot,
     decode_depth_snapshot,
@@ -32,21 +33,24 @@ class RestClient:
         base_url: str,
         timeout_s: float = 10.0,
         *,
+        market: Market = Market.SPOT,
         on_used_weight: Callable[[int], None] | None = None,
     ) -> None:
         self._session = session
         self._base_url = base_url
+        self._market = market
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._on_used_weight = on_used_weight
         """Told the exchange's count of this IP's weight this minute, whenever an answer has it."""
 
     async def trading_symbols(self, quote: str | None = None) -> frozenset[str]:
         """Every trading symbol (with quote asset ``quote`` only, when given)."""
-        body = await self._get_json(exchange_info_url(self._base_url))
-        return decode_trading_symbols(body, quote)
+        body = await self._get_json(exchange_info_url(self._base_url, market=self._market))
+        return decode_trading_symbols(body, quote, self._market)
 
     async def depth(self, symbol: str, limit: int) -> DepthSnapshot:
-        return decode_depth_snapshot(await self._get_json(depth_url(self._base_url, symbol, limit)))
+        url = depth_url(self._base_url, symbol, limit, self._market)
+        return decode_depth_snapshot(await self._get_json(url))
 
     async def _get_json(self, url: str) -> Any:
         try:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from recorder.binance.market import Market, spec
 from recorder.errors import UsageError
 
 SCALE = 8
@@ -43,6 +44,14 @@ SCHEMA = pa.schema(
     ]
 )
 ROWS_PER_BATCH = 16_384
+
+
+def market_metadata(market: Market) -> dict[str, str]:
+    """Schema metadata every table and Parquet file carries: which market its books are of, and
+    that market's Tardis exchange id (docs/markets.md)."""
+    return {"obrec.market": market.value, "obrec.exchange": spec(market).tardis_exchange}
+
+
 _INT64_MAX = 2**63 - 1
 
 

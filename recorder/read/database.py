@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from recorder.binance.market import Market
 from recorder.book.snapshot import Snapshot
 from recorder.errors import CorruptValueError, UnknownSymbolError, UsageError
 from recorder.read.extras import PARQUET, POLARS, require
@@ -75,6 +76,7 @@ class DatabaseStats:
     format_version: int
     bytes_on_disk: int
     symbols: list[SymbolStats]
+    market: Market = Market.SPOT
 
 
 class Database:
@@ -90,6 +92,11 @@ class Database:
     @property
     def path(self) -> Path:
         return self.store.path
+
+    @property
+    def market(self) -> Market:
+        """The one market this database holds (spot, usdm or coinm; docs/markets.md)."""
+        return self.store.market
 
     def close(self) -> None:
         self.store.close()
@@ -215,18 +222,20 @@ class Database:
                     disk.get(symbol, 0),
                 )
             )
-        return DatabaseStats(self.path, FORMAT_VERSION, self.store.size_on_disk(), out)
+        return DatabaseStats(self.path, FORMAT_VERSION, self.store.size_on_disk(), out, self.market)
 
     # -- dataframes ------------------------------------------------------------------------
 
     def to_arrow(
         self, symbols: Sequence[str], from_s: int = 0, to_s: int = MAX_TS_S
     ) -> pyarrow.Table:
-        """One Arrow table of every snapshot in the window (schema in docs/python-api.md)."""
+        """One Arrow table of every snapshot in the window (schema in docs/python-api.md); its
+        schema metadata names the market."""
         require(PARQUET)
-        from recorder.read.arrow import table
+        from recorder.read.arrow import market_metadata, table
 
-        return table({s: self.docs(s, from_s, to_s) for s in symbols})
+        rows = table({s: self.docs(s, from_s, to_s) for s in symbols})
+        return rows.replace_schema_metadata(market_metadata(self.market))
 
     def to_pandas(
         self, symbols: Sequence[str], from_s: int = 0, to_s: int = MAX_TS_S

@@ -27,12 +27,12 @@ from typing import IO
 
 import orjson
 
+from recorder.binance.market import Market, spec
 from recorder.book.snapshot import Snapshot
 from recorder.errors import UsageError
 from recorder.read.database import Database
 from recorder.read.extras import PARQUET, require
 
-EXCHANGE = "binance"
 DAY_S = 86_400
 
 
@@ -124,9 +124,11 @@ def tardis_header(levels: int) -> str:
     return ",".join(fields)
 
 
-def tardis_row(snapshot: Snapshot, levels: int) -> str:
+def tardis_row(snapshot: Snapshot, levels: int, market: Market = Market.SPOT) -> str:
+    """One row; ``exchange`` is the market's Tardis id (binance, binance-futures,
+    binance-delivery)."""
     fields = [
-        EXCHANGE,
+        spec(market).tardis_exchange,
         snapshot.symbol,
         str(snapshot.event_time_ms * 1000),
         str(snapshot.recv_time_ms * 1000),
@@ -176,7 +178,13 @@ def _snapshots(
         progress(done % _PROGRESS_EVERY)
 
 
-def write_snapshots(snapshots: Iterable[Snapshot], fmt: str, levels: int, out: IO[bytes]) -> int:
+def write_snapshots(
+    snapshots: Iterable[Snapshot],
+    fmt: str,
+    levels: int,
+    out: IO[bytes],
+    market: Market = Market.SPOT,
+) -> int:
     """Write ``csv`` (Tardis layout), ``jsonl`` or ``json``; returns how many were written.
     Used by ``export`` and ``query`` alike."""
     count = 0
@@ -186,7 +194,7 @@ def write_snapshots(snapshots: Iterable[Snapshot], fmt: str, levels: int, out: I
         if fmt == "csv":
             if not count:
                 out.write(tardis_header(levels).encode() + b"\n")
-            out.write(tardis_row(snapshot, levels).encode() + b"\n")
+            out.write(tardis_row(snapshot, levels, market).encode() + b"\n")
         elif fmt == "json":
             out.write((b"," if count else b"") + orjson.dumps(snapshot_doc(snapshot)))
         else:
@@ -201,7 +209,7 @@ def _write_text(
     db: Database, request: ExportRequest, out: IO[bytes], progress: Progress | None
 ) -> int:
     snapshots = _snapshots(db, request, progress)
-    return write_snapshots(snapshots, request.format.value, request.levels, out)
+    return write_snapshots(snapshots, request.format.value, request.levels, out, db.market)
 
 
 def _parquet_file(
@@ -210,12 +218,13 @@ def _parquet_file(
     require(PARQUET)
     import pyarrow.parquet as pq
 
-    from recorder.read.arrow import SCHEMA, batches
+    from recorder.read.arrow import SCHEMA, batches, market_metadata
 
     count = 0
+    schema = SCHEMA.with_metadata(market_metadata(db.market))
     with atomic_target(target, request.force) as tmp:
         with (
-            pq.ParquetWriter(tmp, SCHEMA, compression="zstd", compression_level=1) as writer,
+            pq.ParquetWriter(tmp, schema, compression="zstd", compression_level=1) as writer,
             ThreadPoolExecutor(max_workers=1) as pool,
         ):
             # Encoding and compressing a batch releases the GIL: it overlaps decoding the next.
@@ -246,9 +255,10 @@ def _parquet_partitioned(
     require(PARQUET)
     import pyarrow.parquet as pq
 
-    from recorder.read.arrow import SCHEMA, batches
+    from recorder.read.arrow import SCHEMA, batches, market_metadata
 
     schema = SCHEMA.remove(SCHEMA.get_field_index("symbol"))
+    schema = schema.with_metadata(market_metadata(db.market))
     count = 0
     with atomic_target(target, request.force, directory=True) as tmp:
         for symbol in request.symbols:

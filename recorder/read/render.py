@@ -51,6 +51,7 @@ def snapshot_table(snapshots: Iterable[Snapshot], levels: int) -> tuple[Table, i
 def stats_doc(stats: DatabaseStats) -> dict[str, Any]:
     return {
         "path": str(stats.path),
+        "market": stats.market.value,
         "format_version": stats.format_version,
         "bytes_on_disk": stats.bytes_on_disk,
         "symbols": [
@@ -80,7 +81,8 @@ def stats_doc(stats: DatabaseStats) -> dict[str, Any]:
 
 def print_stats(stats: DatabaseStats, console: Console) -> None:
     size = human_bytes(stats.bytes_on_disk)
-    table = Table(title=f"{stats.path}: format {stats.format_version}, {size} on disk")
+    title = f"{stats.path}: {stats.market.value}, format {stats.format_version}, {size} on disk"
+    table = Table(title=title)
     table.add_column("symbol")
     for name in (
         "first (UTC)",

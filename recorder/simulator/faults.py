@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
+from recorder.binance.market import Market, spec
 from recorder.errors import InvalidValueError
 
 MALFORMED_FRAMES = (
@@ -52,6 +54,18 @@ class FaultPlan:
     """Every depth answer is sent this late (the book is taken when the request arrives)."""
     rest_jitter_s: float = 0.0
     """Up to this much more delay, uniformly at random."""
+
+    @classmethod
+    def for_market(cls, market: Market, **faults: Any) -> FaultPlan:
+        """``faults`` at ``market``'s own limits (weight per minute, ping interval, pong timeout),
+        each of which ``faults`` may also set."""
+        row = spec(market)
+        limits = {
+            "weight_limit": row.weight_per_minute,
+            "ping_interval_s": row.ping_interval_s,
+            "pong_timeout_s": row.pong_timeout_s,
+        }
+        return cls(**(limits | faults))
 
     def __post_init__(self) -> None:
         """Refuse impossible plans: ``InvalidValueError`` names the field (the CLI, its flag)."""

@@ -1,4 +1,4 @@
-"""A seeded market that evolves like real Binance spot books, and remembers the truth.
+"""A seeded market that evolves like real Binance books (spot or futures), and remembers the truth.
 
 What it is calibrated on is in docs/architecture.md, "The simulator".
 
@@ -13,7 +13,10 @@ log costs one entry per level change in the window, where copies of the book wou
 The shape follows the August 2024 BTCUSDT capture: ~10 events/s, level changes per event
 log-normal with mean ~36 and median ~16, ~48 % removals, half the changes more than ~110 USD from
 the touch, books of a few thousand levels per side at tick 0.01, prices and quantities as
-8-decimal strings.
+8-decimal strings. A futures market (``kind``) speaks its own protocol on the same shape
+(docs/markets.md, "The simulator"): update ids that skip between events, chained by ``pu``, a
+transaction time ``T`` a few ms before ``E``, COIN-M's ``ps``, and the market's quoting (USD-M:
+tick 0.1, quantities of 0.001; COIN-M: tick 0.1, whole contracts).
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
-PRICE_DECIMALS = 8
-QTY_LOT_DECIMALS = 5  # quantities move in steps of 0.00001
-TICKS_PER_UNIT = 100  # tick 0.01
+from recorder.binance.market import Market as Kind
+
+MAX_ID_SKIP = 8
+"""Futures ids skip 0..8 between events: Binance's own examples skip 7 (USD-M) and 5 (COIN-M)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +45,42 @@ class SymbolSpec:
     """Chance that a 100 ms tick produces an event: 1.0 is BTCUSDT-busy, 0.05 a quiet symbol."""
 
 
-def format_ticks(ticks: int) -> str:
-    units, frac = divmod(ticks, TICKS_PER_UNIT)
-    return f"{units}.{frac:02d}000000"
+@dataclass(frozen=True, slots=True)
+class Quoting:
+    """How a market writes integer ticks and lots as decimal strings."""
+
+    ticks_per_unit: int
+    price_decimals: int
+    lot_decimals: int
+    qty_decimals: int
+
+    def price(self, ticks: int) -> str:
+        units, frac = divmod(ticks, self.ticks_per_unit)
+        digits = len(str(self.ticks_per_unit)) - 1
+        return f"{units}.{frac:0{digits}d}" + "0" * (self.price_decimals - digits)
+
+    def qty(self, lots: int) -> str:
+        if not self.lot_decimals:
+            return str(lots)
+        units, frac = divmod(lots, 10**self.lot_decimals)
+        return f"{units}.{frac:0{self.lot_decimals}d}" + "0" * (
+            self.qty_decimals - self.lot_decimals
+        )
 
 
-def format_lots(lots: int) -> str:
-    units, frac = divmod(lots, 10**QTY_LOT_DECIMALS)
-    return f"{units}.{frac:05d}000"
+def quoting(kind: Kind) -> Quoting:
+    match kind:
+        case Kind.SPOT:
+            return Quoting(ticks_per_unit=100, price_decimals=8, lot_decimals=5, qty_decimals=8)
+        case Kind.USDM:
+            return Quoting(ticks_per_unit=10, price_decimals=2, lot_decimals=3, qty_decimals=3)
+        case Kind.COINM:
+            return Quoting(ticks_per_unit=10, price_decimals=1, lot_decimals=0, qty_decimals=0)
+        case _:
+            assert_never(kind)
+
+
+SPOT_QUOTING = quoting(Kind.SPOT)
 
 
 Book = dict[int, int]
@@ -56,11 +88,11 @@ Book = dict[int, int]
 Top = tuple[list[tuple[str, str]], list[tuple[str, str]]]
 
 
-def top_levels(bids: Book, asks: Book, depth: int) -> Top:
+def top_levels(bids: Book, asks: Book, depth: int, quote: Quoting = SPOT_QUOTING) -> Top:
     """The best ``depth`` levels per side as Binance's decimal strings, best first."""
     return (
-        [(format_ticks(p), format_lots(bids[p])) for p in heapq.nlargest(depth, bids)],
-        [(format_ticks(p), format_lots(asks[p])) for p in heapq.nsmallest(depth, asks)],
+        [(quote.price(p), quote.qty(bids[p])) for p in heapq.nlargest(depth, bids)],
+        [(quote.price(p), quote.qty(asks[p])) for p in heapq.nsmallest(depth, asks)],
     )
 
 
@@ -69,7 +101,8 @@ class Undo:
     """How to take one event back out of the book."""
 
     event_time_ms: int
-    first_update_id: int
+    prev_update_id: int
+    """The ``u`` of the event before it: the book's id once it is taken back out."""
     levels: list[tuple[bool, int, int | None]]
     """(is bid, price, lots before or None if the level was absent), in the order applied."""
 
@@ -80,6 +113,8 @@ class SymbolMarket:
 
     spec: SymbolSpec
     rng: random.Random
+    kind: Kind = Kind.SPOT
+    quote: Quoting = SPOT_QUOTING
     bids: Book = field(default_factory=dict)
     asks: Book = field(default_factory=dict)
     mid: int = 0
@@ -92,7 +127,7 @@ class SymbolMarket:
     _undo: list[tuple[bool, int, int | None]] = field(default_factory=list, init=False)
 
     def seed_book(self) -> None:
-        self.mid = int(self.spec.mid_price * TICKS_PER_UNIT)
+        self.mid = int(self.spec.mid_price * self.quote.ticks_per_unit)
         for _ in range(self.spec.levels_per_side * 3):
             if (
                 len(self.bids) < self.spec.levels_per_side
@@ -134,28 +169,47 @@ class SymbolMarket:
                 if len(side) > self.spec.levels_per_side:
                     price = next(iter(side))  # the oldest level leaves: keeps the size steady
                 self._change(is_bid, price, 0)
-                out.append([format_ticks(price), format_lots(0)])
+                out.append([self.quote.price(price), self.quote.qty(0)])
             else:
                 lots = self._lots()
                 self._change(is_bid, price, lots)
-                out.append([format_ticks(price), format_lots(lots)])
+                out.append([self.quote.price(price), self.quote.qty(lots)])
         if not bids and not asks:
             return None  # Binance sends no empty events
-        first = self.last_update_id + 1
-        self.last_update_id += len(bids) + len(asks)
+        previous = self.last_update_id
         if self.history_ms:
-            self.history.append(Undo(now_ms, first, self._undo))
+            self.history.append(Undo(now_ms, previous, self._undo))
             while self.history[0].event_time_ms <= now_ms - self.history_ms:
                 self.history.popleft()
-        return {
+        if self.kind is Kind.SPOT:
+            self.last_update_id += len(bids) + len(asks)
+            return {
+                "e": "depthUpdate",
+                "E": now_ms,
+                "s": self.spec.symbol,
+                "U": previous + 1,
+                "u": self.last_update_id,
+                "b": bids,
+                "a": asks,
+            }
+        return self._futures_event(now_ms, previous, bids, asks)
+
+    def _futures_event(
+        self, now_ms: int, previous: int, bids: list[list[str]], asks: list[list[str]]
+    ) -> dict[str, Any]:
+        """The futures form: ids skip, ``pu`` chains, ``T`` precedes ``E``; COIN-M adds ``ps``."""
+        first = previous + 1 + self.rng.randint(0, MAX_ID_SKIP)
+        self.last_update_id = first + len(bids) + len(asks) - 1
+        event: dict[str, Any] = {
             "e": "depthUpdate",
             "E": now_ms,
+            "T": now_ms - self.rng.randint(1, 20),
             "s": self.spec.symbol,
-            "U": first,
-            "u": self.last_update_id,
-            "b": bids,
-            "a": asks,
         }
+        if self.kind is Kind.COINM:
+            event["ps"] = self.spec.symbol.partition("_")[0]
+        event.update(U=first, u=self.last_update_id, pu=previous, b=bids, a=asks)
+        return event
 
     def _change(self, is_bid: bool, price: int, lots: int) -> None:
         """Set one level (0 lots removes it), remembering how to undo it if history is kept."""
@@ -183,15 +237,15 @@ class SymbolMarket:
         for price in range(self.mid + 1, new_mid + 1):
             if price in self.asks:
                 self._change(False, price, 0)
-                asks.append([format_ticks(price), format_lots(0)])
+                asks.append([self.quote.price(price), self.quote.qty(0)])
         for price in range(new_mid + 1, self.mid + 1):
             if price in self.bids:
                 self._change(True, price, 0)
-                bids.append([format_ticks(price), format_lots(0)])
+                bids.append([self.quote.price(price), self.quote.qty(0)])
         self.mid = new_mid
 
     def top(self, depth: int) -> Top:
-        return top_levels(self.bids, self.asks, depth)
+        return top_levels(self.bids, self.asks, depth, self.quote)
 
     def depth(self, limit: int, as_of_ms: int | None = None) -> dict[str, Any]:
         """A REST depth answer: the book now, or as it was after the last event at or before
@@ -208,8 +262,8 @@ class SymbolMarket:
                         del side[price]
                     else:
                         side[price] = lots
-                last_update_id = undo.first_update_id - 1
-        top_bids, top_asks = top_levels(bids, asks, limit)
+                last_update_id = undo.prev_update_id
+        top_bids, top_asks = top_levels(bids, asks, limit, self.quote)
         return {
             "lastUpdateId": last_update_id,
             "bids": [list(level) for level in top_bids],
@@ -220,11 +274,21 @@ class SymbolMarket:
 class Market:
     """Every simulated symbol, seeded from one number so a run can be replayed exactly."""
 
-    def __init__(self, specs: list[SymbolSpec], seed: int = 1, truth_depth: int = 0) -> None:
+    def __init__(
+        self,
+        specs: list[SymbolSpec],
+        seed: int = 1,
+        truth_depth: int = 0,
+        kind: Kind = Kind.SPOT,
+    ) -> None:
         self.truth_depth = truth_depth
+        self.kind = kind
+        """Which Binance market this one speaks as (docs/markets.md)."""
         self.symbols: dict[str, SymbolMarket] = {}
+        quote = quoting(kind)
         for index, spec in enumerate(specs):
-            market = SymbolMarket(spec, random.Random(seed * 1_000_003 + index))
+            rng = random.Random(seed * 1_000_003 + index)
+            market = SymbolMarket(spec, rng, kind, quote)
             market.seed_book()
             self.symbols[spec.symbol] = market
 

@@ -1,8 +1,9 @@
 """The simulated exchange served over Binance's own protocol on 127.0.0.1.
 
 Thin: the market (``market.py``) decides what happens; this module only speaks HTTP and
-WebSocket. Endpoints: ``GET /api/v3/exchangeInfo``, ``GET /api/v3/depth`` (with the
-``X-MBX-USED-WEIGHT-1M`` header), and ``/stream?streams=...`` combined diff-depth streams with
+WebSocket. Endpoints, at the paths of the market it simulates (spot ``/api/v3``, USD-M
+``/fapi/v1``, COIN-M ``/dapi/v1``): ``exchangeInfo``, ``depth`` (with the ``X-MBX-USED-WEIGHT-1M``
+header and the market's weights), and ``/stream?streams=...`` combined diff-depth streams with
 server pings. A ticker steps the market every 100 ms of wall time, fans events out, and does what
 each connection's ``ConnectionLife`` says is due (pings, pong deadlines, shutdown notices, closes).
 A depth answer is the book when the request arrived, even when the fault plan sends it late.
@@ -17,32 +18,37 @@ import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from recorder.binance.endpoints import (
-    DEPTH_LIMITS,
-    DEPTH_PATH,
-    EXCHANGE_INFO_PATH,
-    WEIGHT_HEADER,
-    depth_stream_name,
-    depth_weight,
-)
+from recorder.binance.endpoints import WEIGHT_HEADER, depth_stream_name, depth_weight
+from recorder.binance.market import Market as Kind
+from recorder.binance.market import spec as market_spec
 from recorder.simulator.connection import ENDINGS, Act, ConnectionLife
 from recorder.simulator.faults import FaultDice, FaultPlan
 from recorder.simulator.market import Market, SymbolSpec
 
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
-EXCHANGE_INFO_WEIGHT = 20
+COINM_SYMBOLS = ("BTCUSD_PERP", "ETHUSD_PERP", "SOLUSD_PERP")
+DELIVERED_SUFFIX = "_240329"
+"""Futures exchangeInfo also lists a delivered (non-trading) quarterly of each pair, as Binance's
+does: ``BTCUSD_240329``."""
 _QUOTES = ("USDT", "FDUSD", "USDC", "BTC", "ETH", "BNB")
 _KNOWN_MIDS = {"BTCUSDT": 97_000.0, "ETHUSDT": 3_400.0, "SOLUSDT": 240.0}
 
 
+def default_symbols(kind: Kind) -> tuple[str, ...]:
+    return COINM_SYMBOLS if kind is Kind.COINM else DEFAULT_SYMBOLS
+
+
 def spec_for(symbol: str, activity: float = 1.0, levels_per_side: int = 5_000) -> SymbolSpec:
-    """A stable, plausible spec for any symbol name (the mid price comes from the name)."""
-    mid = _KNOWN_MIDS.get(symbol, 100.0 + zlib.crc32(symbol.encode()) % 50_000)
+    """A stable, plausible spec for any symbol name (the mid price comes from the name; a
+    COIN-M contract's from its pair's, BTCUSD_PERP like BTCUSDT)."""
+    base = symbol.partition("_")[0]
+    base = base + "T" if base.endswith("USD") else base
+    mid = _KNOWN_MIDS.get(base, 100.0 + zlib.crc32(symbol.encode()) % 50_000)
     return SymbolSpec(symbol, mid_price=mid, levels_per_side=levels_per_side, activity=activity)
 
 
@@ -78,7 +84,9 @@ class SimulatorServer:
         seed: int = 1,
     ) -> None:
         self.market = market
-        self.faults = FaultDice(faults or FaultPlan(), seed)
+        self.kind = market.kind
+        self._spec = market_spec(market.kind)
+        self.faults = FaultDice(faults or FaultPlan.for_market(market.kind), seed)
         if self.faults.plan.stale_snapshot_rate:
             market.remember(int(self.faults.plan.stale_by_s * 1000))
         self.host = host
@@ -131,8 +139,8 @@ class SimulatorServer:
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_get(EXCHANGE_INFO_PATH, self._exchange_info)
-        app.router.add_get(DEPTH_PATH, self._depth)
+        app.router.add_get(self._spec.exchange_info_path, self._exchange_info)
+        app.router.add_get(self._spec.depth_path, self._depth)
         app.router.add_get("/stream", self._stream)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -180,7 +188,7 @@ class SimulatorServer:
         return {WEIGHT_HEADER: str(self._weight_used)}
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
-        headers = self._spend(EXCHANGE_INFO_WEIGHT)
+        headers = self._spend(self._spec.exchange_info_weight)
         if isinstance(headers, web.Response):
             return headers
         names = list(self.market.symbols)
@@ -192,14 +200,38 @@ class SimulatorServer:
             if any(s not in self.market.symbols for s in wanted):
                 return binance_error(400, -1121, "Invalid symbol.")
             names = wanted
-        body = {
-            "timezone": "UTC",
-            "serverTime": int(self._clock() * 1000),
-            "symbols": [
-                {"symbol": s, "status": "TRADING", "quoteAsset": quote_asset(s)} for s in names
-            ],
-        }
+        entries = [self._listing(s, "TRADING") for s in names]
+        if self.kind is not Kind.SPOT and "symbols" not in request.query:
+            pairs = dict.fromkeys(s.partition("_")[0] for s in names)
+            entries += [self._listing(p + DELIVERED_SUFFIX, "DELIVERED") for p in pairs]
+        body = {"timezone": "UTC", "serverTime": int(self._clock() * 1000), "symbols": entries}
         return web.json_response(body, headers=headers, dumps=lambda o: orjson.dumps(o).decode())
+
+    def _listing(self, symbol: str, status: str) -> dict[str, Any]:
+        """One exchangeInfo entry, with the fields the market's own has for it."""
+        match self.kind:
+            case Kind.SPOT:
+                return {"symbol": symbol, "status": status, "quoteAsset": quote_asset(symbol)}
+            case Kind.USDM:
+                return {
+                    "symbol": symbol,
+                    "pair": symbol.partition("_")[0],
+                    "contractType": "PERPETUAL" if "_" not in symbol else "CURRENT_QUARTER",
+                    "status": status,
+                    "quoteAsset": quote_asset(symbol.partition("_")[0]),
+                }
+            case Kind.COINM:
+                pair = symbol.partition("_")[0]
+                return {
+                    "symbol": symbol,
+                    "pair": pair,
+                    "contractType": "PERPETUAL" if symbol.endswith("_PERP") else "CURRENT_QUARTER",
+                    "contractStatus": status,
+                    "quoteAsset": "USD",
+                    "marginAsset": pair.removesuffix("USD"),
+                }
+            case _:
+                assert_never(self.kind)
 
     async def _depth(self, request: web.Request) -> web.Response:
         symbol = request.query.get("symbol", "")
@@ -207,9 +239,9 @@ class SimulatorServer:
             limit = int(request.query.get("limit", "100"))
         except ValueError:
             return binance_error(400, -1100, "Illegal characters found in parameter 'limit'")
-        if limit not in DEPTH_LIMITS:
+        if limit not in self._spec.depth_limits:
             return binance_error(400, -1102, "Invalid limit.")
-        weight = depth_weight(limit)
+        weight = depth_weight(limit, self.kind)
         headers = self._spend(weight)
         if isinstance(headers, web.Response):
             return headers

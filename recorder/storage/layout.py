@@ -9,7 +9,8 @@ this module is the small, stable map of where values go.
 Column family ``default`` holds snapshots only, keyed ``<SYMBOL>:<unix_seconds>`` (ten digits,
 so byte order is time order); ``meta`` holds the rest, each a MessagePack map: ``format``,
 ``gap:<SYMBOL>:<from_s>`` and ``session:<start_s>``. So a scan of ``SYMBOL:`` keys sees
-snapshots only.
+snapshots only. ``format`` also names the database's one market (``spot`` when it names none:
+databases written before markets existed are spot).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ormsgpack
+
+from recorder.binance.market import Market
 
 FORMAT_VERSION = 1
 KEY_SEPARATOR = ":"
@@ -116,8 +119,16 @@ def session_record(key: bytes, doc: dict[str, Any]) -> SessionRecord:
     return SessionRecord(int(key[len(SESSION_PREFIX) :]), doc)
 
 
-def format_doc() -> bytes:
-    return pack_doc({"format_version": FORMAT_VERSION})
+def format_doc(market: Market) -> bytes:
+    return pack_doc({"format_version": FORMAT_VERSION, "market": market.value})
+
+
+def market_of(doc: dict[str, Any]) -> Market | None:
+    """The market a ``format`` value names (spot when it names none); None if it is unknown."""
+    try:
+        return Market(doc.get("market", Market.SPOT.value))
+    except ValueError:
+        return None
 
 
 def pack_doc(doc: dict[str, Any]) -> bytes:

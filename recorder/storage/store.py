@@ -32,7 +32,13 @@ from rocksdict import (
     WriteBatch,
 )
 
-from recorder.errors import DatabaseLockedError, DatabaseMissingError, StorageError
+from recorder.binance.market import Market
+from recorder.errors import (
+    DatabaseLockedError,
+    DatabaseMissingError,
+    MarketMismatchError,
+    StorageError,
+)
 from recorder.storage.layout import (
     FORMAT_KEY,
     FORMAT_VERSION,
@@ -46,6 +52,7 @@ from recorder.storage.layout import (
     format_doc,
     gap_record,
     holds_symbol,
+    market_of,
     prefix_end,
     second_of,
     session_record,
@@ -120,14 +127,19 @@ class Store:
         self.path = path
         self._db = db
         self._writable = writable
+        self.market = Market.SPOT
+        """The one market this database holds (read from its ``format`` value on opening)."""
 
     # -- opening ----------------------------------------------------------------------------
 
     @classmethod
-    def open_writer(cls, path: Path, *, create: bool = True) -> Store:
-        """Open for writing: create the directory if needed (and asked), refuse a non-obrec one."""
+    def open_writer(cls, path: Path, *, create: bool = True, market: Market | None = None) -> Store:
+        """Open for writing: create the directory if needed (and asked), refuse a non-obrec one,
+        and one that holds another ``market`` than the one to record (None: any)."""
         if not create and not _is_database(path):
             raise DatabaseMissingError(path)
+        if market is not None and _is_database(path):
+            check_market(path, market)  # read-only: refused before the writer touches anything
         if path.exists() and not path.is_dir():
             raise StorageError(
                 f"{path} is a file, not a directory; choose another {{db_path}}",
@@ -143,7 +155,7 @@ class Store:
             path.mkdir(parents=True, exist_ok=True)
             db = Rdict(str(path), _options(), column_families={META_CF: _options()})
         store = cls(path, db, writable=True)
-        store._check_format(create=True)
+        store._check_format(create=market or Market.SPOT)
         return store
 
     @classmethod
@@ -155,26 +167,36 @@ class Store:
             db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
             db.get_column_family(META_CF)
         store = cls(path, db, writable=False)
-        store._check_format(create=False)
+        store._check_format(create=None)
         return store
 
     def _meta(self) -> Rdict:
         """The ``meta`` column family; not kept, since a kept one holds the DB open after close."""
         return self._db.get_column_family(META_CF)
 
-    def _check_format(self, *, create: bool) -> None:
+    def _check_format(self, *, create: Market | None) -> None:
+        """Check the format and read the market; a new database is written for ``create``."""
         with _rocksdb(self.path):
             raw = self._meta().get(FORMAT_KEY)
-            if raw is None and create:
-                self._meta()[FORMAT_KEY] = format_doc()
+            if raw is None and create is not None:
+                self._meta()[FORMAT_KEY] = format_doc(create)
+                self.market = create
                 return
         if raw is None:
             raise DatabaseMissingError(self.path, problem="is a RocksDB directory but not obrec's")
-        version = unpack_doc(raw).get("format_version")
+        doc = unpack_doc(raw)
+        version = doc.get("format_version")
         if version != FORMAT_VERSION:
             raise StorageError(
                 f"{self.path} holds format version {version}; this obrec reads {FORMAT_VERSION}"
             )
+        market = market_of(doc)
+        if market is None:
+            raise StorageError(
+                f"{self.path} holds the market {doc.get('market')!r}, unknown to this obrec; "
+                "upgrade obrec to read it"
+            )
+        self.market = market
 
     def close(self) -> None:
         """Flush (a writer) and close; the database is closed even when the flush fails."""
@@ -356,6 +378,17 @@ class Store:
                 found.append(symbol)
                 it.seek(symbol_end(symbol))
         return found
+
+
+def check_market(path: Path, market: Market) -> None:
+    """Refuse to record ``market`` into the database at ``path`` if it holds another (a missing
+    or empty directory holds none yet). Read-only: safe beside a running recorder."""
+    if not _is_database(path):
+        return
+    with Store.open_reader(path) as store:
+        stored = store.market
+    if stored is not market:
+        raise MarketMismatchError(path, stored.value, market.value)
 
 
 def directory_bytes(path: Path) -> int:

@@ -82,7 +82,7 @@ def test_every_source_at_once_and_every_record_option_shown(
         "depth": 20,
         "snapshot-limit": 500,
         "rest-url": "http://file",
-        "ws-url": "wss://data-stream.binance.vision",
+        "ws-url": None,  # unset: the market's own, chosen when recording
         "log-level": "debug",
     }
     assert {key: values["record"].get(key) for key in expected_values} == expected_values

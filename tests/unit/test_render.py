@@ -9,6 +9,7 @@ import orjson
 import pytest
 from rich.console import Console
 
+from recorder.binance.market import Market
 from recorder.book.snapshot import Level, Snapshot
 from recorder.read import DatabaseStats, SymbolStats
 from recorder.read.export import tardis_header, write_snapshots
@@ -178,10 +179,12 @@ def test_stats_doc() -> None:
             ),
             SymbolStats("ETHUSDT", 100, 102, 2, 0, 0, None, 1),
         ],
+        Market.USDM,
     )
     doc = stats_doc(stats)
     assert doc == {
         "path": "/data/obrec",
+        "market": "usdm",
         "format_version": 1,
         "bytes_on_disk": 123_456,
         "symbols": [
@@ -229,7 +232,13 @@ def test_stats_of_a_recorded_symbol_with_nothing_stored() -> None:
 
 def test_stats_doc_of_an_empty_database() -> None:
     doc = stats_doc(DatabaseStats(Path("/x"), 1, 10, []))
-    assert doc == {"path": "/x", "format_version": 1, "bytes_on_disk": 10, "symbols": []}
+    assert doc == {
+        "path": "/x",
+        "market": "spot",
+        "format_version": 1,
+        "bytes_on_disk": 10,
+        "symbols": [],
+    }
 
 
 # -- human_bytes --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recorder.binance.market import Continuity, Market, spec
 from recorder.binance.wire import DepthSnapshot, DepthUpdate
 from recorder.book.snapshot import Snapshot
 from recorder.book.sync import (
@@ -222,6 +223,126 @@ def test_s6_lost_book_buffers_while_the_snapshot_is_fetched() -> None:
     assert ("11", "4") in sync.book.top(5)[0]
 
 
+# -- futures continuity (docs/markets.md, "Sync") ---------------------------------------------
+
+
+def fev(first: int, last: int, prev: int, time_ms: int, bids: Levels = ()) -> DepthUpdate:
+    """A futures event: ``pu`` is ``prev``; ``T`` a few ms before ``E``."""
+    event = ev(first, last, time_ms, bids)
+    event.prev_last_update_id = prev
+    event.transaction_time_ms = time_ms - 2
+    return event
+
+
+def futures_machine() -> SymbolSync:
+    return SymbolSync(SYMBOL, depth=5, continuity=Continuity.CHAINED)
+
+
+# (buffered events as (U, u, pu), snapshot lastUpdateId, then live events as (U, u, pu)),
+# and what must follow: the update id the machine is live at, or None for "syncing again".
+FUTURES_CASES = {
+    "drops u < lastUpdateId, bridges with U <= lastUpdateId <= u": (
+        [(90, 99, 80), (104, 110, 99)],
+        105,
+        [],
+        110,
+    ),
+    "the event whose u is lastUpdateId bridges (u == lastUpdateId is kept)": (
+        [(90, 100, 80), (107, 112, 100)],
+        100,
+        [],
+        112,
+    ),
+    "U == lastUpdateId bridges": ([(100, 104, 95)], 100, [], 104),
+    "first remaining U > lastUpdateId: snapshot too old": ([(106, 110, 99)], 100, [], None),
+    "ids that skip with a valid pu chain stay live": (
+        [(95, 101, 90)],
+        100,
+        [(109, 115, 101), (131, 140, 115), (141, 141, 140)],
+        141,
+    ),
+    "a broken pu resyncs even when U == previous u + 1": (
+        [(95, 101, 90)],
+        100,
+        [(102, 105, 99)],
+        None,
+    ),
+    "a pu that skips back resyncs": ([(95, 101, 90)], 100, [(120, 125, 110)], None),
+    "an old duplicate (u <= previous u) is ignored": (
+        [(95, 101, 90)],
+        100,
+        [(109, 115, 101), (109, 115, 101), (118, 119, 115)],
+        119,
+    ),
+    "buffered events after the bridge are chained by pu too": (
+        [(95, 101, 90), (108, 109, 101), (111, 113, 109)],
+        100,
+        [],
+        113,
+    ),
+    "a broken pu inside the buffer resyncs": (
+        [(95, 101, 90), (108, 109, 101), (111, 113, 110)],
+        100,
+        [],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("buffered", "last_id", "live", "live_at"), FUTURES_CASES.values(), ids=FUTURES_CASES.keys()
+)
+def test_futures_sync_rules(
+    buffered: list[tuple[int, int, int]],
+    last_id: int,
+    live: list[tuple[int, int, int]],
+    live_at: int | None,
+) -> None:
+    sync = futures_machine()
+    time_ms = 1_000_000_000
+    for first, last, prev in buffered:
+        time_ms += 100
+        sync.on_event(fev(first, last, prev, time_ms))
+    sync.on_snapshot(snap(last_id))
+    for first, last, prev in live:
+        time_ms += 100
+        sync.on_event(fev(first, last, prev, time_ms))
+    if live_at is None:
+        assert sync.state is SyncState.SYNCING
+    else:
+        assert sync.state is SyncState.LIVE
+        assert sync.update_id == live_at
+
+
+def test_spot_rule_is_never_applied_to_futures_ids_that_skip() -> None:
+    """The same stream stays live with the futures rule and resyncs with the spot one."""
+    stream = [fev(95, 101, 90, 1_000), fev(109, 115, 101, 1_100), fev(131, 140, 115, 1_200)]
+    futures, spot = futures_machine(), SymbolSync(SYMBOL, depth=5)
+    for machine in (futures, spot):
+        machine.on_event(stream[0])
+        machine.on_snapshot(snap(100))
+        for event in stream[1:]:
+            machine.on_event(event)
+    assert futures.state is SyncState.LIVE
+    assert futures.resyncs == 0
+    assert spot.state is SyncState.SYNCING
+    assert spot.resyncs == 1
+
+
+def test_futures_broken_pu_loses_the_book_and_records_a_sequence_gap() -> None:
+    sync = futures_machine()
+    sync.on_event(fev(95, 101, 90, 1_000_000_100))
+    sync.on_snapshot(snap(100))
+    sync.on_event(fev(109, 115, 101, 1_000_000_200))
+    out = sync.on_event(fev(120, 125, 117, 1_000_002_300))  # the event with u 117 was lost
+    assert out == [RequestSnapshot(SYMBOL, 1)]
+    out = sync.on_snapshot(snap(123))  # the buffered event spans it: live from its second
+    assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_000, 1_000_001, GapReason.SEQUENCE_GAP)]
+    sync.on_event(fev(126, 130, 125, 1_000_003_100))
+    assert sync.state is SyncState.LIVE
+    assert sync.update_id == 130
+
+
 def _feed(sync: SymbolSync, count: int, first_id: int = 1) -> None:
     for k in range(count):
         sync.on_event(ev(first_id + k, first_id + k, 1_000 + 100 * k))
@@ -388,7 +509,10 @@ def ordered(
 
 
 @st.composite
-def true_streams(draw: st.DrawFn) -> TrueStream:
+def true_streams(draw: st.DrawFn, market: Market = Market.SPOT) -> TrueStream:
+    """A true stream of ``market``: on futures, ids skip between events (``U`` is the previous
+    ``u`` plus 1 to 6) and ``pu`` chains them, as Binance's futures streams do."""
+    chained = spec(market).continuity is Continuity.CHAINED
     bids = {str(p): "1" for p in range(1, 6)}
     asks = {str(p): "1" for p in range(11, 16)}
     states = [(dict(bids), dict(asks))]
@@ -413,11 +537,15 @@ def true_streams(draw: st.DrawFn) -> TrueStream:
                 side.pop(price, None)
             else:
                 side[price] = qty
-        first = update_id + 1
-        update_id += len(changes)
-        events.append(
-            DepthUpdate(SYMBOL, time_ms, first, update_id, wire(ev_bids), wire(ev_asks), time_ms)
-        )
+        previous = update_id
+        first = update_id + 1 + (draw(st.integers(min_value=0, max_value=5)) if chained else 0)
+        update_id = first + len(changes) - 1
+        event = DepthUpdate(SYMBOL, time_ms, first, update_id, wire(ev_bids), wire(ev_asks))
+        if chained:
+            event.prev_last_update_id = previous
+            event.transaction_time_ms = time_ms - 3
+        event.recv_time_ms = time_ms
+        events.append(event)
         states.append((dict(bids), dict(asks)))
     return TrueStream(events, states)
 
@@ -425,11 +553,13 @@ def true_streams(draw: st.DrawFn) -> TrueStream:
 class Harness:
     """Drives a machine with a perturbed copy of a true stream and keeps what it would store."""
 
-    def __init__(self, stream: TrueStream, depth: int = 3) -> None:
+    def __init__(self, stream: TrueStream, depth: int = 3, market: Market = Market.SPOT) -> None:
         self.stream = stream
         self.depth = depth
         # Keep few events before a request is sent, so that trimming and S2's retries happen.
-        self.sync = SymbolSync(SYMBOL, depth=depth, window=EventWindow(events=3))
+        self.sync = SymbolSync(
+            SYMBOL, depth=depth, window=EventWindow(events=3), continuity=spec(market).continuity
+        )
         self.stored: dict[int, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
         self.gaps: list[Gap] = []
         self.requested = False
@@ -486,12 +616,14 @@ class Harness:
         assert decided == set(range(self.first_seen_s, last + 1))
 
 
-@settings(max_examples=400, deadline=None)
-@given(stream=true_streams(), data=st.data())
+@pytest.mark.parametrize("market", list(Market))
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
 def test_perturbed_streams_never_store_a_wrong_snapshot(
-    stream: TrueStream, data: st.DataObject
+    market: Market, data: st.DataObject
 ) -> None:
-    run = Harness(stream)
+    stream = data.draw(true_streams(market))
+    run = Harness(stream, market=market)
     i, last = 0, len(stream.events) - 1
     while i < last:  # the last event is always delivered, in order, at the end
         action = data.draw(st.sampled_from(["deliver", "deliver", "drop", "dup", "swap"]))
