@@ -146,4 +146,6 @@ class Objects:
                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) to a key that may "
                 "read and write the bucket",
             )
-        return LakeError(url, f"the store failed or is unreachable ({reason}); will retry")
+        return LakeError(
+            url, f"the store failed or is unreachable ({reason}); check it and --endpoint-url"
+        )

@@ -110,8 +110,14 @@ class Shipper:
     ) -> ShipReport:
         """Upload every final hour not shipped (all of them with ``force``); stops between
         hours once ``halt`` is set."""
-        self.objects.check()
         with Database.open(self.request.db_path) as db:
+            # Taken on locally before the store is reached, so that prune keeps these symbols'
+            # hours even while the store has never been reachable.
+            local = read_marks(self.request.db_path).get(self.target, {})
+            fresh = {s: 0 for s in self._symbols(db) if s not in local}
+            if fresh:
+                write_marks(self.request.db_path, self.target, fresh)
+            self.objects.check()
             market = market_of(db.sessions())
             plans = self._plans(db, market, check_owners=True)
             write_marks(
@@ -143,8 +149,7 @@ class Shipper:
     def _plans(self, db: Database, market: str, *, check_owners: bool) -> list[SymbolPlan]:
         closed_end_s = _closed_end_s(db)
         plans = []
-        for symbol in self.request.symbols or tuple(db.symbols()):
-            db.require_symbol(symbol)
+        for symbol in self._symbols(db):
             state = self._state(market, symbol)
             if check_owners and state and state.get("owner") != self.owner:
                 raise LakeConflictError(
@@ -159,6 +164,11 @@ class Shipper:
                 SymbolPlan(symbol, shipped_to_s, due_hours(first_s, frontier_s, from_s), frontier_s)
             )
         return plans
+
+    def _symbols(self, db: Database) -> tuple[str, ...]:
+        for symbol in self.request.symbols or ():
+            db.require_symbol(symbol)
+        return self.request.symbols or tuple(db.symbols())
 
     def _state(self, market: str, symbol: str) -> dict[str, Any] | None:
         raw = self.objects.get(self.request.url.state_path(market, symbol))
