@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recorder.errors import LakeConflictError
+from recorder.errors import LakeAccessError, LakeConflictError
 from recorder.lake.layout import (
     GAPS,
     HOUR_S,
@@ -43,7 +43,7 @@ from recorder.lake.objects import Endpoint, Objects
 from recorder.read.database import Database
 from recorder.read.export import write_partition
 from recorder.storage.layout import MAX_TS_S, GapRecord
-from recorder.storage.shipmarks import read_marks, write_marks
+from recorder.storage.shipmarks import forget_marks, read_marks, write_marks
 
 log = logging.getLogger("obrec")
 GAP_SCHEMA = pa.schema([("from_ts", pa.int64()), ("to_ts", pa.int64()), ("reason", pa.string())])
@@ -117,7 +117,11 @@ class Shipper:
             fresh = {s: 0 for s in self._symbols(db) if s not in local}
             if fresh:
                 write_marks(self.request.db_path, self.target, fresh)
-            self.objects.check()
+            try:
+                self.objects.check()
+            except LakeAccessError:  # no such bucket, or not ours: a mistake, not a lake
+                forget_marks(self.request.db_path, self.target, fresh)
+                raise
             market = market_of(db.sessions())
             plans = self._plans(db, market, check_owners=True)
             write_marks(

@@ -13,7 +13,7 @@ old or the new version, never half of one. RocksDB ignores files it does not own
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import orjson
@@ -41,6 +41,21 @@ def write_marks(db_path: Path, target: str, marks: Mapping[str, int]) -> None:
     """Set these symbols' marks for ``target`` (other symbols and targets are kept)."""
     doc = read_marks(db_path)
     doc[target] = {**doc.get(target, {}), **marks}
+    _write(db_path, doc)
+
+
+def forget_marks(db_path: Path, target: str, symbols: Iterable[str]) -> None:
+    """Drop these symbols' marks for ``target`` (a target that turned out to be a mistake)."""
+    doc = read_marks(db_path)
+    kept = {s: v for s, v in doc.get(target, {}).items() if s not in set(symbols)}
+    if kept:
+        doc[target] = kept
+    else:
+        doc.pop(target, None)
+    _write(db_path, doc)
+
+
+def _write(db_path: Path, doc: dict[str, dict[str, int]]) -> None:
     path = db_path / FILE_NAME
     tmp = path.with_name(f".{FILE_NAME}.{os.getpid()}")
     try:

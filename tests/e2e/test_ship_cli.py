@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from recorder.storage.layout import GapRecord
-from recorder.storage.shipmarks import write_marks
+from recorder.storage.shipmarks import read_marks, write_marks
 from tests.e2e.conftest import OBREC, assert_one_line_error, obrec
 from tests.lakedata import HOUR0, make_db
 from tests.s3server import SECRET_KEY, S3Server
@@ -229,7 +229,8 @@ def test_wrong_credentials_and_a_missing_bucket_are_one_line_errors(
     assert_one_line_error(in_url, 2, "must not hold credentials")
     assert SECRET_KEY not in in_url.stderr
     assert s3.objects(bucket) == {}
-    assert not (db / "obrec-shipped.json").exists()
+    # Nothing changed locally either: a mistaken target does not hold prune back forever.
+    assert read_marks(db) == {}
     assert obrec("stats", "--db", str(db)).returncode == 0
 
 
@@ -237,3 +238,48 @@ def test_config_show_and_help_hold_no_credential(s3: S3Server) -> None:
     shown = obrec("config", "show")
     assert SECRET_KEY not in shown.stdout + shown.stderr
     assert os.environ["AWS_SECRET_ACCESS_KEY"] == SECRET_KEY
+
+
+def test_the_python_api_opens_a_lake_like_a_database(s3: S3Server, tmp_path: Path) -> None:
+    from recorder.lake import Lake
+    from recorder.read import Database
+
+    bucket = s3.new_bucket()
+    majors, alts = tmp_path / "majors", tmp_path / "alts"
+    make_db(majors, symbols=("BTCUSDT",), gaps=[GAP])
+    make_db(alts, symbols=("SOLUSDT",))
+    for db in (majors, alts):
+        assert obrec("ship", "--to", f"s3://{bucket}/lake", "--db", str(db)).returncode == 0
+    window = (HOUR0 + 3000, HOUR0 + 7300)  # across three hours
+    with Lake.open(f"s3://{bucket}/lake") as lake:
+        assert lake.symbols() == ["BTCUSDT", "SOLUSDT"]
+        assert lake.hours("SOLUSDT") == [HOUR0, HOUR0 + 3600, HOUR0 + 7200]
+        for db, symbol in ((majors, "BTCUSDT"), (alts, "SOLUSDT")):
+            with Database.open(db) as database:
+                assert list(lake.snapshots(symbol, *window)) == list(
+                    database.snapshots(symbol, *window)
+                )
+                assert lake.to_arrow([symbol], *window).equals(database.to_arrow([symbol], *window))
+        assert lake.gaps("BTCUSDT") == [
+            GapRecord("BTCUSDT", HOUR0 + 3500, HOUR0 + 3599, "disconnect"),
+            GapRecord("BTCUSDT", HOUR0 + 3600, HOUR0 + 3700, "disconnect"),
+        ]
+
+
+def test_force_reships_each_hour_whole(s3: S3Server, db: Path) -> None:
+    bucket = s3.new_bucket()
+    to = f"s3://{bucket}/lake"
+    assert obrec("ship", "--to", to, "--db", str(db)).returncode == 0
+    shipped = s3.objects(bucket)
+    hour = f"{bucket}/lake/market=spot/symbol=ETHUSDT/date=2026-01-01/hour=12"
+    fs = s3.filesystem()
+    for name, junk in (("part-0.parquet", b"damaged"), ("_gaps.parquet", b"stale")):
+        with fs.open_output_stream(f"{hour}/{name}") as out:
+            out.write(junk)
+    assert obrec("ship", "--to", to, "--db", str(db)).returncode == 0
+    assert s3.objects(bucket)[f"{hour}/part-0.parquet"] == b"damaged", "shipped hours stay"
+
+    forced = obrec("ship", "--to", to, "--db", str(db), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "shipped 6 hour(s)" in forced.stderr
+    assert s3.objects(bucket) == shipped
