@@ -283,3 +283,36 @@ def test_force_reships_each_hour_whole(s3: S3Server, db: Path) -> None:
     assert forced.returncode == 0, forced.stderr
     assert "shipped 6 hour(s)" in forced.stderr
     assert s3.objects(bucket) == shipped
+
+
+def test_pyarrow_and_polars_read_the_lake_in_place(s3: S3Server, db: Path) -> None:
+    """The snippets of docs/lake.md, against the real store."""
+    import polars as pl
+    import pyarrow.dataset as ds
+    from pyarrow import fs
+
+    bucket = s3.new_bucket()
+    assert obrec("ship", "--to", f"s3://{bucket}/obrec", "--db", str(db)).returncode == 0
+    lake = ds.dataset(
+        f"{bucket}/obrec",
+        filesystem=fs.S3FileSystem(endpoint_override=s3.endpoint),
+        format="parquet",
+        partitioning="hive",
+    )
+    table = lake.to_table(filter=(ds.field("symbol") == "ETHUSDT") & (ds.field("hour") == 13))
+    assert table.num_rows == 180
+    frame = (
+        pl.scan_parquet(
+            f"s3://{bucket}/obrec/**/part-*.parquet",
+            hive_partitioning=True,
+            storage_options={
+                "aws_region": "us-east-1",
+                "aws_endpoint_url": s3.endpoint,
+                "aws_allow_http": "true",
+            },
+        )
+        .filter(pl.col("symbol") == "BTCUSDT", pl.col("date") == pl.date(2026, 1, 1))
+        .collect()
+    )
+    assert frame.height == 3 * 180 - 11
+    assert set(frame["hour"].to_list()) == {12, 13, 14}
