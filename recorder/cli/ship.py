@@ -87,11 +87,13 @@ def ship(
         _print_status(shipper.status())
         return
     visible = stderr.is_terminal
-    if not visible:
-        setup_logging("info")  # systemd and cron: one line per hour shipped
-    else:
+    total = 0
+    if visible:  # a bar of the hours waiting; the log lines are for systemd and cron
         logging.getLogger("obrec").setLevel(logging.WARNING)
-    with progress(0, "shipping hours", enabled=visible) as advance:
+        total = sum(len(plan.hours) for plan in shipper.status())
+    else:
+        setup_logging("info")
+    with progress(total, "shipping hours", enabled=visible) as advance:
         report = shipper.ship(lambda _: advance(1))
     stderr.print(
         f"shipped {report.hours:,} hour(s), {report.rows:,} snapshots, "

@@ -39,7 +39,7 @@ def parquet_rows(data: bytes) -> int:
 
 
 def test_ship_uploads_each_final_hour_once_with_its_gaps(s3: S3Server, db: Path) -> None:
-    bucket = s3.new_bucket()
+    bucket = s3.new_root()
     result = obrec("ship", "--to", f"s3://{bucket}/lake", "--db", str(db))
     assert result.returncode == 0, result.stderr
     assert "shipped 6 hour(s)" in result.stderr
@@ -75,7 +75,7 @@ def test_ship_uploads_each_final_hour_once_with_its_gaps(s3: S3Server, db: Path)
 
 
 def test_duckdb_reads_the_lake_with_the_numbers_query_prints(s3: S3Server, db: Path) -> None:
-    bucket = s3.new_bucket()
+    bucket = s3.new_root()
     assert obrec("ship", "--to", f"s3://{bucket}/lake", "--db", str(db)).returncode == 0
     window = (str(HOUR0 + 3000), str(HOUR0 + 4000))
     printed = obrec(
@@ -137,7 +137,7 @@ def test_duckdb_reads_the_lake_with_the_numbers_query_prints(s3: S3Server, db: P
 def test_a_killed_ship_resumes_with_nothing_missing_or_twice(s3: S3Server, tmp_path: Path) -> None:
     path = tmp_path / "db"
     make_db(path, symbols=("BTCUSDT",), hours=24)
-    reference, bucket = s3.new_bucket(), s3.new_bucket()
+    reference, bucket = s3.new_root(), s3.new_root()
     assert obrec("ship", "--to", f"s3://{reference}/lake", "--db", str(path)).returncode == 0
 
     process = subprocess.Popen(
@@ -168,7 +168,7 @@ def test_a_killed_ship_resumes_with_nothing_missing_or_twice(s3: S3Server, tmp_p
 
 
 def test_prune_keeps_what_is_not_shipped_unless_told(s3: S3Server, db: Path) -> None:
-    bucket = s3.new_bucket()
+    bucket = s3.new_root()
     to = f"s3://{bucket}/lake"
     assert obrec("ship", "--to", to, "--db", str(db), "--symbols", "BTCUSDT").returncode == 0
     # BTCUSDT is shipped whole, ETHUSDT was never taken on by a ship: both prune as before.
@@ -194,7 +194,7 @@ def test_prune_keeps_what_is_not_shipped_unless_told(s3: S3Server, db: Path) -> 
 def test_two_databases_share_a_prefix_only_with_disjoint_symbols(
     s3: S3Server, tmp_path: Path
 ) -> None:
-    bucket = s3.new_bucket()
+    bucket = s3.new_root()
     majors, alts, again = tmp_path / "majors", tmp_path / "alts", tmp_path / "again"
     make_db(majors, symbols=("BTCUSDT",), hours=1)
     make_db(alts, symbols=("SOLUSDT",), hours=1)
@@ -203,7 +203,7 @@ def test_two_databases_share_a_prefix_only_with_disjoint_symbols(
     assert obrec("ship", "--to", to, "--db", str(majors)).returncode == 0
     assert obrec("ship", "--to", to, "--db", str(alts)).returncode == 0
     before = s3.objects(bucket)
-    assert {p.split("/")[3] for p in before if p.endswith(".parquet")} == {
+    assert {p.split("/")[4] for p in before if p.endswith(".parquet")} == {
         "symbol=BTCUSDT",
         "symbol=SOLUSDT",
     }
@@ -215,7 +215,7 @@ def test_two_databases_share_a_prefix_only_with_disjoint_symbols(
 def test_wrong_credentials_and_a_missing_bucket_are_one_line_errors(
     s3: S3Server, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bucket = s3.new_bucket()
+    bucket = s3.new_root()
     missing = obrec("ship", "--to", "s3://no-such-bucket/lake", "--db", str(db))
     assert_one_line_error(missing, 2, "no-such-bucket", "does not exist")
 
@@ -244,7 +244,7 @@ def test_the_python_api_opens_a_lake_like_a_database(s3: S3Server, tmp_path: Pat
     from recorder.lake import Lake
     from recorder.read import Database
 
-    bucket = s3.new_bucket()
+    bucket = s3.new_root()
     majors, alts = tmp_path / "majors", tmp_path / "alts"
     make_db(majors, symbols=("BTCUSDT",), gaps=[GAP])
     make_db(alts, symbols=("SOLUSDT",))
@@ -267,7 +267,7 @@ def test_the_python_api_opens_a_lake_like_a_database(s3: S3Server, tmp_path: Pat
 
 
 def test_force_reships_each_hour_whole(s3: S3Server, db: Path) -> None:
-    bucket = s3.new_bucket()
+    bucket = s3.new_root()
     to = f"s3://{bucket}/lake"
     assert obrec("ship", "--to", to, "--db", str(db)).returncode == 0
     shipped = s3.objects(bucket)
@@ -291,7 +291,7 @@ def test_pyarrow_and_polars_read_the_lake_in_place(s3: S3Server, db: Path) -> No
     import pyarrow.dataset as ds
     from pyarrow import fs
 
-    bucket = s3.new_bucket()
+    bucket = s3.new_root()
     assert obrec("ship", "--to", f"s3://{bucket}/obrec", "--db", str(db)).returncode == 0
     lake = ds.dataset(
         f"{bucket}/obrec",

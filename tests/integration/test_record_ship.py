@@ -32,7 +32,7 @@ WAIT_S = 90.0
 def test_recorder_ships_while_recording_and_rides_out_the_store_going_away(
     s3: S3Server, tmp_path: Path
 ) -> None:
-    bucket = s3.new_bucket()
+    bucket = s3.new_root()
     db = tmp_path / "db"
     now = time.time()
     boundary_s = hour_of(int(now)) + HOUR_S
