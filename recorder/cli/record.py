@@ -151,7 +151,11 @@ def record(
     )
     if ship_every <= 0:
         raise UsageError(f"--ship-every {ship_every:g} must be more than 0")
-    ship = ship_request(ship_to, config.db_path, endpoint_url) if ship_to else None
+    ship = (
+        ship_request(ship_to, config.db_path, endpoint_url, parameter="ship_to")
+        if ship_to
+        else None
+    )
     setup_logging(log_level, panel_log_handler(stderr) if panel else line_handler(lines))
     observers = Observers(
         panel=stderr if panel else None,

@@ -42,8 +42,9 @@ def ship_request(
     endpoint_url: str | None,
     symbols: str | None = None,
     force: bool = False,
+    parameter: str = "to",
 ) -> ShipRequest:
-    """What ``ship`` and ``record --ship-to`` build from their flags."""
+    """What ``ship`` and ``record --ship-to`` (``parameter="ship_to"``) build from their flags."""
     require(PARQUET)
     from recorder.lake.layout import LakeUrl
     from recorder.lake.objects import Endpoint
@@ -51,7 +52,7 @@ def ship_request(
 
     return ShipRequest(
         db_path=db or default_db_path(),
-        url=LakeUrl.parse(to),
+        url=LakeUrl.parse(to, parameter),
         endpoint=Endpoint(endpoint_url=endpoint_url),
         symbols=parse_symbols(symbols) if symbols else None,
         force=force,

@@ -38,22 +38,25 @@ class LakeUrl:
     """Without leading or trailing slashes; may be empty."""
 
     @classmethod
-    def parse(cls, url: str) -> LakeUrl:
-        """``s3://bucket/some/prefix`` -> LakeUrl; UsageError naming the fix otherwise."""
+    def parse(cls, url: str, parameter: str = "to") -> LakeUrl:
+        """``s3://bucket/some/prefix`` -> LakeUrl; UsageError naming ``parameter`` and the fix
+        otherwise."""
         if not url.startswith("s3://"):
             raise UsageError(
-                f"{{to}} {url!r} is not an S3 URL; use s3://BUCKET/PREFIX", parameters=("to",)
+                f"{{{parameter}}} {url!r} is not an S3 URL; use s3://BUCKET/PREFIX",
+                parameters=(parameter,),
             )
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         if "@" in bucket:  # never echo it: it may hold a secret
             raise UsageError(
-                "{to} must not hold credentials; set AWS_ACCESS_KEY_ID and "
+                f"{{{parameter}}} must not hold credentials; set AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY or use ~/.aws/credentials",
-                parameters=("to",),
+                parameters=(parameter,),
             )
         if not bucket:
             raise UsageError(
-                f"{{to}} {url!r} names no bucket; use s3://BUCKET/PREFIX", parameters=("to",)
+                f"{{{parameter}}} {url!r} names no bucket; use s3://BUCKET/PREFIX",
+                parameters=(parameter,),
             )
         return cls(bucket, prefix.strip("/"))
 

@@ -137,7 +137,7 @@ class Objects:
         url = str(self.url)
         if "NO_SUCH_BUCKET" in text or "NoSuchBucket" in text or "bucket does not exist" in text:
             return LakeAccessError(
-                url, f"bucket {self.url.bucket!r} does not exist; create it or fix --to"
+                url, f"bucket {self.url.bucket!r} does not exist; create it or fix the lake's URL"
             )
         if any(word in text for word in _REFUSALS):
             return LakeAccessError(

@@ -316,3 +316,14 @@ def test_pyarrow_and_polars_read_the_lake_in_place(s3: S3Server, db: Path) -> No
     )
     assert frame.height == 3 * 180 - 11
     assert set(frame["hour"].to_list()) == {12, 13, 14}
+
+
+def test_a_lake_url_that_is_not_s3_names_its_own_flag(tmp_path: Path) -> None:
+    """No store needed: the URL is checked before anything starts or connects."""
+    shipped = obrec("ship", "--to", "http://bucket/x", "--db", str(tmp_path / "db"))
+    assert_one_line_error(shipped, 2, "--to 'http://bucket/x' is not an S3 URL")
+    recorded = obrec(
+        "record", "--symbols", "BTCUSDT", "--db", str(tmp_path / "db"), "--ship-to", "bucket/x"
+    )
+    assert_one_line_error(recorded, 2, "--ship-to 'bucket/x' is not an S3 URL")
+    assert not (tmp_path / "db").exists()
