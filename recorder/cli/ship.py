@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from recorder.cli.common import DbOption, progress, setup_logging, stderr
 from recorder.config import default_db_path, parse_symbols
@@ -105,6 +104,8 @@ def ship(
 
 
 def _print_status(plans: list[SymbolPlan]) -> None:
+    from rich.table import Table
+
     table = Table("symbol", "shipped through", "hours waiting", "not final from")
     for plan in plans:
         shipped = format_time(plan.shipped_to_s - 1) if plan.shipped_to_s else "nothing yet"
