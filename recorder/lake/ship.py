@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recorder.errors import LakeAccessError, LakeConflictError
+from recorder.errors import LakeAccessError, LakeConflictError, LakeError
 from recorder.lake.layout import (
     GAPS,
     HOUR_S,
@@ -117,13 +117,13 @@ class Shipper:
             fresh = {s: 0 for s in self._symbols(db) if s not in local}
             if fresh:
                 write_marks(self.request.db_path, self.target, fresh)
+            market = market_of(db.sessions())
             try:
                 self.objects.check()
-            except LakeAccessError:  # no such bucket, or not ours: a mistake, not a lake
+                plans = self._plans(db, market, check_owners=True)
+            except (LakeAccessError, LakeConflictError):  # a mistaken target, not a lake
                 forget_marks(self.request.db_path, self.target, fresh)
                 raise
-            market = market_of(db.sessions())
-            plans = self._plans(db, market, check_owners=True)
             write_marks(
                 self.request.db_path, self.target, {p.symbol: p.shipped_to_s for p in plans}
             )
@@ -175,8 +175,14 @@ class Shipper:
         return self.request.symbols or tuple(db.symbols())
 
     def _state(self, market: str, symbol: str) -> dict[str, Any] | None:
-        raw = self.objects.get(self.request.url.state_path(market, symbol))
-        return None if raw is None else dict(orjson.loads(raw))
+        path = self.request.url.state_path(market, symbol)
+        raw = self.objects.get(path)
+        try:
+            return None if raw is None else dict(orjson.loads(raw))
+        except (orjson.JSONDecodeError, TypeError, ValueError):
+            raise LakeError(
+                self.target, f"{path} is not a state object; delete it and ship again"
+            ) from None
 
     def _save(self, market: str, plan: SymbolPlan) -> None:
         doc = {

@@ -210,6 +210,7 @@ def test_two_databases_share_a_prefix_only_with_disjoint_symbols(
     refused = obrec("ship", "--to", to, "--db", str(again))
     assert_one_line_error(refused, 2, "BTCUSDT is shipped here by", str(majors))
     assert s3.objects(bucket) == before
+    assert read_marks(again) == {}, "a refused target does not hold prune back"
 
 
 def test_wrong_credentials_and_a_missing_bucket_are_one_line_errors(
