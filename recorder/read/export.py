@@ -225,15 +225,8 @@ def _parquet_partitioned(
             while day <= request.to_s:
                 lo, hi = max(day, request.from_s), min(day + DAY_S - 1, request.to_s)
                 date = datetime.fromtimestamp(day, UTC).strftime("%Y-%m-%d")
-                folder = tmp / f"symbol={symbol}" / f"date={date}"
-                folder.mkdir(parents=True)
-                written = write_partition(
-                    db, symbol, lo, hi, folder / "part-0.parquet", request.skip_corrupt
-                )
-                if not written:
-                    folder.rmdir()
-                    with contextlib.suppress(OSError):  # the symbol's folder, if still empty
-                        folder.parent.rmdir()
+                path = tmp / f"symbol={symbol}" / f"date={date}" / "part-0.parquet"
+                written = write_partition(db, symbol, lo, hi, path, request.skip_corrupt)
                 count += written
                 if progress:
                     progress(written)
@@ -253,7 +246,8 @@ def write_partition(
 ) -> int:
     """One symbol's window as the Parquet file of a Hive partition: the symbol is in the path,
     so not a column. Returns the rows written; an empty window writes nothing to ``sink``.
-    ``export --partition`` and the lake (``recorder/lake/``) write their files with this."""
+    A path's folders are made when the first row comes. ``export --partition`` and the lake
+    (``recorder/lake/``) write their files with this."""
     require(PARQUET)
     import pyarrow.parquet as pq
 
@@ -265,6 +259,8 @@ def write_partition(
         for batch in batches(symbol, db.docs(symbol, from_s, to_s, skip_corrupt=skip_corrupt)):
             part = batch.drop_columns(["symbol"])
             if writer is None:
+                if isinstance(sink, Path):  # its folder, only once there is something to write
+                    sink.parent.mkdir(parents=True, exist_ok=True)
                 writer = pq.ParquetWriter(
                     sink, part.schema, compression="zstd", compression_level=1
                 )
