@@ -42,6 +42,7 @@ from recorder.outcomes import Outcomes
 from recorder.read.retention import apply_prune, plan_prune
 from recorder.runstats import RunStats, RunTotals, SymbolState
 from recorder.snapshot_workers import SNAPSHOT_WORKERS, SnapshotWorkers
+from recorder.storage.shipmarks import unshipped_from
 from recorder.storage.store import Store, check_market
 
 log = logging.getLogger("obrec")
@@ -317,7 +318,7 @@ class Recorder:
     def _prune(self, cutoff_s: int) -> None:
         store = self._store
         assert store is not None
-        plan = plan_prune(store, cutoff_s)
+        plan = plan_prune(store, cutoff_s, keep_from=unshipped_from(store.path))
         if plan.total or plan.gap_deletes:
             apply_prune(store, plan, compact=False)
             log.info(

@@ -18,9 +18,12 @@ Python name; ``error.message(names)`` says the caller's, which is how the CLI pu
     │   ├── DatabaseLockedError       another process holds the write lock
     │   ├── DatabaseMissingError      no obrec database at the path (exit 2)
     │   └── CorruptValueError         a stored value does not decode; names the key
-    └── ExchangeError                 the exchange (or simulator) answered badly or not at all
-        ├── RateLimitedError          429/418: REST calls must wait ``retry_after_s``
-        └── MalformedMessageError     a frame or REST body that does not match Binance's schema
+    ├── ExchangeError                 the exchange (or simulator) answered badly or not at all
+    │   ├── RateLimitedError          429/418: REST calls must wait ``retry_after_s``
+    │   └── MalformedMessageError     a frame or REST body that does not match Binance's schema
+    └── LakeError                     the object store (S3) could not be reached or answered badly
+        ├── LakeAccessError           exit 2: credentials refused, no such bucket (fields: url)
+        └── LakeConflictError         exit 2: another recorder ships that symbol to that prefix
 """
 
 from __future__ import annotations
@@ -144,6 +147,29 @@ class RateLimitedError(ExchangeError):
 
 class MalformedMessageError(ExchangeError):
     """A frame or REST body that does not match the documented schema."""
+
+
+class LakeError(RecorderError):
+    """The object store failed or could not be reached; worth retrying later."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(f"{url}: {problem}")
+
+
+class LakeAccessError(LakeError):
+    """The store refused us (credentials, permissions) or the bucket does not exist: a
+    configuration problem, not worth retrying until someone fixes it."""
+
+    exit_code = 2
+
+
+class LakeConflictError(LakeError):
+    """A symbol is already shipped to the prefix by another database; prefixes are shared only
+    by recorders with disjoint symbols."""
+
+    exit_code = 2
 
 
 @contextlib.contextmanager

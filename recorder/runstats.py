@@ -122,3 +122,6 @@ class RunTotals:
         default_factory=lambda: Histogram(DELAY_SECONDS_BOUNDS)
     )
     """From the end of a second to its snapshot being written (readable)."""
+    ship_hours_waiting: dict[str, int] | None = None
+    """With ``--ship-to``: per symbol, final hours not yet in the lake (None: not shipping)."""
+    ship_hours_shipped: int = 0

@@ -40,17 +40,20 @@ _DUCK = """
 import pickle, sys
 import duckdb
 with duckdb.connect() as connection:
-    rows = connection.sql(sys.argv[1]).fetchall()
+    for statement in sys.argv[1:-1]:
+        connection.execute(statement)
+    rows = connection.sql(sys.argv[-1]).fetchall()
 sys.stdout.buffer.write(pickle.dumps(rows))
 """
 
 
-def duck(query: str) -> list[tuple[Any, ...]]:
-    """Rows of a DuckDB ``query``, run in a child process: duckdb's bindings print "nanobind:
+def duck(*statements: str) -> list[tuple[Any, ...]]:
+    """Rows of the last of DuckDB ``statements`` (the others set up: LOAD, CREATE SECRET), run
+    in a child process: duckdb's bindings print "nanobind:
     leaked ..." at interpreter exit for objects they still hold, which after pytest's summary
     reads like a failure. A child's stderr is captured, and the test process never imports it."""
     result = subprocess.run(
-        [sys.executable, "-c", _DUCK, query], capture_output=True, timeout=120, check=False
+        [sys.executable, "-c", _DUCK, *statements], capture_output=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr.decode()
     rows: list[tuple[Any, ...]] = pickle.loads(result.stdout)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from recorder.cli import backup, config, plot, read, record, simulate
+from recorder.cli import backup, config, plot, read, record, ship, simulate
 from recorder.cli.common import app, error_message, stderr
 from recorder.errors import RecorderError
 
@@ -22,6 +22,7 @@ for command in (
     read.prune,
     read.stats,
     backup.backup,
+    ship.ship,
     record.demo,
     simulate.simulate,
     config.config,

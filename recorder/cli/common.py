@@ -84,6 +84,7 @@ FLAGS = {
     "output": "-o",
     "partition": "--partition",
     "skip_corrupt": "--skip-corrupt",
+    "to": "--to",
 }
 """What the CLI calls each library parameter an error names (``RecorderError.message``)."""
 

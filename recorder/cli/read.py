@@ -156,9 +156,17 @@ def prune(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would go; change nothing.")
     ] = False,
+    unshipped: Annotated[
+        bool,
+        typer.Option(
+            "--unshipped", help="Also delete hours due to be shipped to a lake and not shipped."
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Delete old snapshots and gap records, then compact so the disk space comes back.
+
+    Hours not yet shipped to a lake (obrec ship) are kept unless --unshipped is given.
 
     Example (cron): obrec prune --days 7. A running recorder prunes itself with --retain 7d.
     """
@@ -175,7 +183,11 @@ def prune(
     path = db or default_db_path()
     try:
         result = prune_directory(
-            path, cutoff_s, [symbol.upper()] if symbol else None, dry_run=dry_run
+            path,
+            cutoff_s,
+            [symbol.upper()] if symbol else None,
+            dry_run=dry_run,
+            unshipped=unshipped,
         )
     except DatabaseLockedError:
         raise DatabaseLockedError(
@@ -189,6 +201,11 @@ def prune(
         f"{plan.total:,} snapshots ({per_symbol}) and {len(plan.gap_deletes)} gap record(s) "
         f"before {format_time(cutoff_s)}"
     )
+    for held, from_s in plan.held.items():
+        stderr.print(
+            f"kept {held} from {format_time(from_s)}: not shipped yet (--unshipped deletes it)",
+            highlight=False,
+        )
     if result.reclaimed_bytes is None:
         print(f"would delete {what}")
     else:

@@ -23,6 +23,7 @@ from recorder.cli.common import (
     stderr,
     stop_on_signals,
 )
+from recorder.cli.ship import EndpointOption, ship_request
 from recorder.config import (
     ROLLOVER_AFTER_HOURS,
     RecordConfig,
@@ -110,6 +111,17 @@ def record(
     metrics_host: Annotated[
         str, typer.Option("--metrics-host", help="Address for --metrics-port.")
     ] = "127.0.0.1",
+    ship_to: Annotated[
+        str | None,
+        typer.Option(
+            "--ship-to",
+            help="Ship each finished hour to this lake, s3://BUCKET/PREFIX, as obrec ship does.",
+        ),
+    ] = None,
+    ship_every: Annotated[
+        float, typer.Option("--ship-every", help="Seconds between looks for finished hours.")
+    ] = 60.0,
+    endpoint_url: EndpointOption = None,
 ) -> None:
     """Record until SIGINT/SIGTERM; the seconds that are final are flushed before exit.
 
@@ -151,11 +163,20 @@ def record(
         weight_per_minute=weight_budget or 0,
         rollover_after_s=parse_duration(rollover_after, option="--rollover-after"),
     )
+    if ship_every <= 0:
+        raise UsageError(f"--ship-every {ship_every:g} must be more than 0")
+    ship = (
+        ship_request(ship_to, config.db_path, endpoint_url, parameter="ship_to")
+        if ship_to
+        else None
+    )
     setup_logging(log_level, panel_log_handler(stderr) if panel else line_handler(lines))
     observers = Observers(
         panel=stderr if panel else None,
         status_interval_s=status_interval or None,
         metrics_address=None if metrics_port is None else (metrics_host, metrics_port),
+        ship=ship,
+        ship_interval_s=ship_every,
     )
     asyncio.run(_record_until_signal(Recorder(config), observers))
 

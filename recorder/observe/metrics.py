@@ -129,6 +129,20 @@ class RecorderCollector:
             gaps.add_metric([reason], count)
             gap_seconds.add_metric([reason], totals.gap_seconds_by_reason[reason])
         yield from (gaps, gap_seconds)
+        if totals.ship_hours_waiting is not None:
+            waiting = GaugeMetricFamily(
+                "obrec_ship_hours_waiting",
+                "Final hours not yet shipped to the lake (record --ship-to).",
+                labels=["symbol"],
+            )
+            for symbol, hours in sorted(totals.ship_hours_waiting.items()):
+                waiting.add_metric([symbol], hours)
+            yield waiting
+            yield CounterMetricFamily(
+                "obrec_ship_hours_shipped",
+                "Symbol-hours shipped to the lake by this run.",
+                value=totals.ship_hours_shipped,
+            )
         yield _histogram(
             "obrec_write_seconds", "Duration of each RocksDB batch write.", totals.write_seconds
         )

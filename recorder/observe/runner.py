@@ -22,6 +22,7 @@ from recorder.observe.systemd import Notifier, notify_systemd, watchdog_interval
 
 if TYPE_CHECKING:
     from recorder.app import Recorder
+    from recorder.lake.ship import ShipRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,10 @@ class Observers:
     """Without a panel, log a status line this often (None: never)."""
     metrics_address: tuple[str, int] | None
     """Serve ``/metrics`` and ``/healthz`` on (host, port)."""
+    ship: ShipRequest | None = None
+    """Ship finished hours to this lake beside the run (not an observer, but like them it only
+    reads the database; docs/lake.md)."""
+    ship_interval_s: float = 60.0
 
 
 def require_metrics() -> None:
@@ -56,6 +61,17 @@ async def record_observed(recorder: Recorder, stop: asyncio.Event, observers: Ob
             watchers.append(show_panel(recorder, observers.panel))
         elif observers.status_interval_s is not None:
             watchers.append(log_status(recorder, observers.status_interval_s))
+        if observers.ship is not None:
+            from recorder.lake.background import ship_beside
+
+            watchers.append(
+                ship_beside(
+                    recorder.ready,
+                    observers.ship,
+                    recorder.totals,
+                    interval_s=observers.ship_interval_s,
+                )
+            )
         notifier = Notifier.from_env()
         if notifier is not None:
             stack.callback(notifier.close)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import orjson
 
@@ -32,6 +32,9 @@ from recorder.book.snapshot import Snapshot
 from recorder.errors import UsageError
 from recorder.read.database import Database
 from recorder.read.extras import PARQUET, require
+
+if TYPE_CHECKING:
+    import pyarrow
 
 DAY_S = 86_400
 
@@ -252,40 +255,56 @@ def _parquet_partitioned(
 ) -> int:
     """Hive layout ``symbol=S/date=YYYY-MM-DD/part-0.parquet``; the partition columns live in
     the paths, as DuckDB, Polars and Spark expect."""
-    require(PARQUET)
-    import pyarrow.parquet as pq
-
-    from recorder.read.arrow import SCHEMA, batches, market_metadata
-
-    schema = SCHEMA.remove(SCHEMA.get_field_index("symbol"))
-    schema = schema.with_metadata(market_metadata(db.market))
     count = 0
     with atomic_target(target, request.force, directory=True) as tmp:
         for symbol in request.symbols:
             day = request.from_s - request.from_s % DAY_S
             while day <= request.to_s:
                 lo, hi = max(day, request.from_s), min(day + DAY_S - 1, request.to_s)
-                parts = [
-                    b.drop_columns(["symbol"])
-                    for b in batches(
-                        symbol, db.docs(symbol, lo, hi, skip_corrupt=request.skip_corrupt)
-                    )
-                ]
-                if parts:
-                    date = datetime.fromtimestamp(day, UTC).strftime("%Y-%m-%d")
-                    folder = tmp / f"symbol={symbol}" / f"date={date}"
-                    folder.mkdir(parents=True)
-                    with pq.ParquetWriter(
-                        folder / "part-0.parquet", schema, compression="zstd", compression_level=1
-                    ) as w:
-                        for part in parts:
-                            w.write_batch(part)
-                            count += part.num_rows
+                date = datetime.fromtimestamp(day, UTC).strftime("%Y-%m-%d")
+                path = tmp / f"symbol={symbol}" / f"date={date}" / "part-0.parquet"
+                written = write_partition(db, symbol, lo, hi, path, request.skip_corrupt)
+                count += written
                 if progress:
-                    progress(sum(p.num_rows for p in parts))
+                    progress(written)
                 day += DAY_S
         if not count:
             raise _NothingWritten
+    return count
+
+
+def write_partition(
+    db: Database,
+    symbol: str,
+    from_s: int,
+    to_s: int,
+    sink: Path | pyarrow.NativeFile,
+    skip_corrupt: bool = False,
+) -> int:
+    """One symbol's window as the Parquet file of a Hive partition: the symbol is in the path,
+    so not a column. Returns the rows written; an empty window writes nothing to ``sink``.
+    A path's folders are made when the first row comes. ``export --partition`` and the lake
+    (``recorder/lake/``) write their files with this."""
+    require(PARQUET)
+    import pyarrow.parquet as pq
+
+    from recorder.read.arrow import batches, market_metadata
+
+    count = 0
+    writer: pq.ParquetWriter | None = None
+    try:
+        for batch in batches(symbol, db.docs(symbol, from_s, to_s, skip_corrupt=skip_corrupt)):
+            part = batch.drop_columns(["symbol"])
+            if writer is None:
+                if isinstance(sink, Path):  # its folder, only once there is something to write
+                    sink.parent.mkdir(parents=True, exist_ok=True)
+                schema = part.schema.with_metadata(market_metadata(db.market))
+                writer = pq.ParquetWriter(sink, schema, compression="zstd", compression_level=1)
+            writer.write_batch(part)
+            count += part.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
     return count
 
 

@@ -105,3 +105,14 @@ def test_a_port_in_use_is_a_usage_error() -> None:
                     pass
 
     asyncio.run(main())
+
+
+def test_the_ship_lag_is_a_gauge_per_symbol_only_when_shipping() -> None:
+    fake = running()
+    assert "obrec_ship" not in generate_latest(RecorderCollector(fake)).decode()
+    fake.totals.ship_hours_waiting = {"BTCUSDT": 3, "ETHUSDT": 0}
+    fake.totals.ship_hours_shipped = 7
+    got = samples(generate_latest(RecorderCollector(fake)).decode())
+    assert got["obrec_ship_hours_waiting", (("symbol", "BTCUSDT"),)] == 3
+    assert got["obrec_ship_hours_waiting", (("symbol", "ETHUSDT"),)] == 0
+    assert got["obrec_ship_hours_shipped_total", ()] == 7

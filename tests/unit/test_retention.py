@@ -213,3 +213,31 @@ def test_prune_every_symbol_drops_old_gaps_of_symbols_without_snapshots(tmp_path
         assert GapRecord("XRPUSDT", 150, 160, "shutdown") in plan.gap_deletes
         apply_prune(writer, plan)
         assert writer.gaps() == []
+
+
+# -- what is not shipped to a lake ---------------------------------------------------------------
+
+
+def test_unshipped_seconds_lower_their_symbols_cutoff(store: Store) -> None:
+    """BTCUSDT is shipped up to 101 only: it keeps 101 on, gaps included; a mark past the
+    cut-off holds nothing back (ETHUSDT)."""
+    plan = plan_prune(store, CUTOFF, keep_from={"BTCUSDT": 101, "ETHUSDT": 500})
+    assert plan.held == {"BTCUSDT": 101}
+    assert plan.snapshots == {"BTCUSDT": 1, "ETHUSDT": 6}
+    apply_prune(store, plan)
+    assert _seconds(store, "BTCUSDT") == [s for s in BTC_SECONDS if s >= 101]
+    assert _seconds(store, "ETHUSDT") == [106, 107, 108, 109]
+    assert GapRecord("BTCUSDT", 105, 107, "sequence_gap") in store.gaps()
+
+
+def test_prune_reads_the_marks_and_unshipped_overrides_them(tmp_path: Path) -> None:
+    from recorder.read.retention import prune
+    from recorder.storage.shipmarks import write_marks
+
+    path = tmp_path / "db"
+    with Store.open_writer(path) as opened:
+        _put_snapshots(opened, "BTCUSDT", BTC_SECONDS)
+    write_marks(path, "s3://lake/a", {"BTCUSDT": 108})
+    write_marks(path, "s3://lake/b", {"BTCUSDT": 103})  # the slower lake decides
+    assert prune(path, CUTOFF, dry_run=True).plan.snapshots == {"BTCUSDT": 3}
+    assert prune(path, CUTOFF, dry_run=True, unshipped=True).plan.snapshots == {"BTCUSDT": 5}
