@@ -1,15 +1,13 @@
-"""The RocksDB directory: the only module that imports rocksdict.
+"""The RocksDB directory: with ``rocks.py`` (opening, tuning, errors), the only module that
+imports rocksdict.
 
 What goes where is ``layout.py``'s (snapshots in ``default``, everything else in ``meta``); this
 module speaks to RocksDB in the layout's terms and offers intent-level reads (a window, a span,
 the gaps, the sessions). One process writes (RocksDB's LOCK file enforces it); readers open
 read-only, which needs no lock and sees the data as of opening. A reader's ``checkpoint`` then
 ``align`` make a consistent copy beside a running writer (``read/backup.py``). Every call into
-rocksdict runs inside ``_rocksdb(path)``, the one place its errors become a ``StorageError``.
-
-Tuning (measured, see docs/benchmarks.md): zstd everywhere with a stronger level (15) for the
-bottom level, where data settles, and 64 KiB blocks so that consecutive snapshots of a symbol
-compress against each other.
+rocksdict runs inside ``rocks.translated(path)``, the one place its errors become a
+``StorageError``.
 """
 
 from __future__ import annotations
@@ -21,11 +19,9 @@ from typing import Any, cast
 
 from rocksdict import (
     AccessType,
-    BlockBasedOptions,
     BottommostLevelCompaction,
     Checkpoint,
     CompactOptions,
-    DBCompressionType,
     Options,
     Rdict,
     ReadOptions,
@@ -34,7 +30,6 @@ from rocksdict import (
 
 from recorder.binance.market import Market
 from recorder.errors import (
-    DatabaseLockedError,
     DatabaseMissingError,
     MarketMismatchError,
     StorageError,
@@ -61,63 +56,7 @@ from recorder.storage.layout import (
     symbol_prefix,
     unpack_doc,
 )
-
-META_CF = "meta"
-_BLOCK_SIZE = 64 * 1024
-_TABLE_FILE_BYTES = 8 * 1024 * 1024
-_ZSTD_LEVEL = 3
-_ZSTD_BOTTOM_LEVEL = 15
-_ALIGN_BATCH_WRITES = 10_000
-
-
-def _options() -> Options:
-    options = Options(raw_mode=True)
-    options.create_if_missing(True)
-    options.create_missing_column_families(True)
-    options.set_compression_type(DBCompressionType.zstd())
-    options.set_compression_options(-14, _ZSTD_LEVEL, 0, 0)
-    options.set_bottommost_compression_type(DBCompressionType.zstd())
-    options.set_bottommost_compression_options(-14, _ZSTD_BOTTOM_LEVEL, 0, 0, True)
-    table = BlockBasedOptions()
-    table.set_block_size(_BLOCK_SIZE)
-    options.set_block_based_table_factory(table)
-    # Small table files: a prune compacts only the files that overlap the deleted range.
-    options.set_target_file_size_base(_TABLE_FILE_BYTES)
-    options.set_keep_log_file_num(5)
-    return options
-
-
-def _translate(path: Path, exc: Exception) -> StorageError:
-    text = str(exc)
-    if "Permission denied" in text:  # first: an unwritable LOCK file is not another process
-        return StorageError(
-            f"{path}: permission denied; run as the user that records it, or see "
-            "docs/operations.md for reading it as another user"
-        )
-    if "lock" in text.lower():
-        return DatabaseLockedError(path)
-    if "link file" in text and "Operation not permitted" in text:  # a checkpoint's hard links
-        return StorageError(
-            f"cannot hard-link the files of {path} as this user (Linux links only "
-            "files you own); run obrec backup as the database's owner, or back up to "
-            "another filesystem (a copy)"
-        )
-    return StorageError(f"RocksDB error at {path}: {text}")
-
-
-@contextlib.contextmanager
-def _rocksdb(path: Path) -> Iterator[None]:
-    """Around every rocksdict call: it raises bare ``Exception``s, translated here, once."""
-    try:
-        yield
-    except StorageError:
-        raise
-    except Exception as exc:
-        raise _translate(path, exc) from exc
-
-
-def _is_database(path: Path) -> bool:
-    return (path / "CURRENT").is_file()
+from recorder.storage.rocks import META_CF, align_copy, is_database, options, translated
 
 
 class Store:
@@ -136,24 +75,24 @@ class Store:
     def open_writer(cls, path: Path, *, create: bool = True, market: Market | None = None) -> Store:
         """Open for writing: create the directory if needed (and asked), refuse a non-obrec one,
         and one that holds another ``market`` than the one to record (None: any)."""
-        if not create and not _is_database(path):
+        if not create and not is_database(path):
             raise DatabaseMissingError(path)
-        if market is not None and _is_database(path):
+        if market is not None and is_database(path):
             check_market(path, market)  # read-only: refused before the writer touches anything
         if path.exists() and not path.is_dir():
             raise StorageError(
                 f"{path} is a file, not a directory; choose another {{db_path}}",
                 parameters=("db_path",),
             )
-        if path.is_dir() and any(path.iterdir()) and not _is_database(path):
+        if path.is_dir() and any(path.iterdir()) and not is_database(path):
             raise StorageError(
                 f"{path} is not empty and is not an obrec database; "
                 "choose an empty or new directory for {db_path}",
                 parameters=("db_path",),
             )
-        with _rocksdb(path):
+        with translated(path):
             path.mkdir(parents=True, exist_ok=True)
-            db = Rdict(str(path), _options(), column_families={META_CF: _options()})
+            db = Rdict(str(path), options(), column_families={META_CF: options()})
         store = cls(path, db, writable=True)
         store._check_format(create=market or Market.SPOT)
         return store
@@ -161,9 +100,9 @@ class Store:
     @classmethod
     def open_reader(cls, path: Path) -> Store:
         """Open read-only; never creates anything. Sees the data as of opening."""
-        if not _is_database(path):
+        if not is_database(path):
             raise DatabaseMissingError(path)
-        with _rocksdb(path):
+        with translated(path):
             db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
             db.get_column_family(META_CF)
         store = cls(path, db, writable=False)
@@ -176,7 +115,7 @@ class Store:
 
     def _check_format(self, *, create: Market | None) -> None:
         """Check the format and read the market; a new database is written for ``create``."""
-        with _rocksdb(self.path):
+        with translated(self.path):
             raw = self._meta().get(FORMAT_KEY)
             if raw is None and create is not None:
                 self._meta()[FORMAT_KEY] = format_doc(create)
@@ -202,10 +141,10 @@ class Store:
         """Flush (a writer) and close; the database is closed even when the flush fails."""
         try:
             if self._writable:
-                with _rocksdb(self.path):
+                with translated(self.path):
                     self._db.flush()
         finally:
-            with _rocksdb(self.path):
+            with translated(self.path):
                 self._db.close()
 
     def __enter__(self) -> Store:
@@ -222,7 +161,7 @@ class Store:
 
     def write(self, pending: PendingWrites) -> None:
         """Write one atomic batch: deletes first, then puts (so a re-stored second survives)."""
-        with _rocksdb(self.path):
+        with translated(self.path):
             batch = WriteBatch(raw_mode=True)
             for begin, end in pending.delete_ranges:
                 batch.delete_range(begin, end)
@@ -244,7 +183,7 @@ class Store:
 
     def compact_symbol(self, symbol: str, *, before_s: int) -> None:
         """Flush, then compact ``symbol``'s seconds before ``before_s``: reclaims a prune."""
-        with _rocksdb(self.path):
+        with translated(self.path):
             self._db.flush()
             self._db.compact_range(clamped_key(symbol, 0), clamped_key(symbol, before_s))
 
@@ -255,11 +194,11 @@ class Store:
         options = CompactOptions()
         if recompress:
             options.set_bottommost_level_compaction(BottommostLevelCompaction.force())
-        with _rocksdb(self.path):
+        with translated(self.path):
             self._db.compact_range(None, None, options)
 
     def flush(self) -> None:
-        with _rocksdb(self.path):
+        with translated(self.path):
             self._db.flush()
 
     def table_bytes(self) -> int:
@@ -272,7 +211,7 @@ class Store:
 
     def live_files(self) -> list[dict[str, Any]]:
         """RocksDB's table files with their size and key range."""
-        with _rocksdb(self.path):
+        with translated(self.path):
             files: list[dict[str, Any]] = self._db.live_files()
         return files
 
@@ -291,16 +230,16 @@ class Store:
         """RocksDB's checkpoint at the new directory ``dest``: table files hard-linked (copied
         across filesystems). A reader's checkpoint lacks what the reader holds only in memory
         (a running writer's latest writes, replayed from its log); ``align`` adds that."""
-        with _rocksdb(self.path):
+        with translated(self.path):
             Checkpoint(self._db).create_checkpoint(str(dest))
 
     def align(self, view: Store) -> tuple[int, int]:
         """Make this (writable) store hold exactly ``view``'s keys and values, in both column
         families, writing only the difference. Returns ``view``'s snapshots and the writes."""
-        with _rocksdb(self.path):
-            snapshots, writes = _align(self._db, view._db, None)
+        with translated(self.path):
+            snapshots, writes = align_copy(self._db, view._db, None)
             meta = self._db.get_column_family_handle(META_CF)
-            return snapshots, writes + _align(self._meta(), view._meta(), meta)[1]
+            return snapshots, writes + align_copy(self._meta(), view._meta(), meta)[1]
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -309,7 +248,7 @@ class Store:
         are opaque outside ``storage/`` (``layout.second_of`` reads their second)."""
         read_opt = ReadOptions()
         read_opt.set_iterate_upper_bound(end_key(symbol, to_s))
-        with _rocksdb(self.path):
+        with translated(self.path):
             yield from self._db.items(from_key=clamped_key(symbol, from_s), read_opt=read_opt)
 
     def count(self, symbol: str, from_s: int, to_s: int) -> int:
@@ -319,7 +258,7 @@ class Store:
         read_opt = ReadOptions()
         read_opt.set_iterate_upper_bound(end_key(symbol, to_s))
         found = 0
-        with _rocksdb(self.path):
+        with translated(self.path):
             it = self._db.iter(read_opt)
             it.seek(clamped_key(symbol, from_s))
             while it.valid():
@@ -330,7 +269,7 @@ class Store:
     def meta_items(self, prefix: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
         read_opt = ReadOptions()
         read_opt.set_iterate_upper_bound(prefix_end(prefix))
-        with _rocksdb(self.path):
+        with translated(self.path):
             for key, raw in self._meta().items(from_key=prefix, read_opt=read_opt):
                 yield cast(bytes, key), unpack_doc(raw)
 
@@ -342,7 +281,7 @@ class Store:
 
     def last_at_or_before(self, symbol: str, ts_s: int) -> tuple[bytes, bytes] | None:
         """The (key, value) of ``symbol``'s snapshot at ``ts_s``, or of the latest before it."""
-        with _rocksdb(self.path):
+        with translated(self.path):
             it = self._db.iter()
             it.seek_for_prev(clamped_key(symbol, ts_s))
             if it.valid() and bytes(it.key()).startswith(symbol_prefix(symbol)):
@@ -351,7 +290,7 @@ class Store:
 
     def first_at_or_after(self, symbol: str, ts_s: int) -> int | None:
         """The second of ``symbol``'s first snapshot at or after ``ts_s``."""
-        with _rocksdb(self.path):
+        with translated(self.path):
             it = self._db.iter()
             it.seek(clamped_key(symbol, ts_s))
             if it.valid() and bytes(it.key()).startswith(symbol_prefix(symbol)):
@@ -370,7 +309,7 @@ class Store:
     def symbols(self) -> list[str]:
         """Every symbol with at least one snapshot, by seeking from symbol to symbol."""
         found: list[str] = []
-        with _rocksdb(self.path):
+        with translated(self.path):
             it = self._db.iter()
             it.seek_to_first()
             while it.valid():
@@ -383,7 +322,7 @@ class Store:
 def check_market(path: Path, market: Market) -> None:
     """Refuse to record ``market`` into the database at ``path`` if it holds another (a missing
     or empty directory holds none yet). Read-only: safe beside a running recorder."""
-    if not _is_database(path):
+    if not is_database(path):
         return
     with Store.open_reader(path) as store:
         stored = store.market
@@ -394,40 +333,3 @@ def check_market(path: Path, market: Market) -> None:
 def directory_bytes(path: Path) -> int:
     """Bytes of every file directly in ``path``: what a database directory holds on disk."""
     return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
-
-
-def _align(copy: Rdict, view: Rdict, family: Any) -> tuple[int, int]:
-    """Make ``copy`` hold exactly ``view``'s keys and values by one merged scan of both,
-    writing only the difference: a put for each missing or different value, a range delete
-    for each run of keys the view does not have. Returns the view's keys and the writes."""
-    have, want = copy.iter(), view.iter()  # each iterator reads a fixed snapshot of its DB
-    have.seek_to_first()
-    want.seek_to_first()
-    batch = WriteBatch(raw_mode=True)
-    keys = writes = 0
-    while want.valid():
-        keys += 1
-        key = bytes(want.key())
-        if have.valid() and (extra := bytes(have.key())) < key:
-            batch.delete_range(extra, key, family)
-            writes += 1
-            have.seek(key)
-        if have.valid() and bytes(have.key()) == key:
-            if have.value() != want.value():
-                batch.put(key, want.value(), family)
-                writes += 1
-            have.next()
-        else:
-            batch.put(key, want.value(), family)
-            writes += 1
-        want.next()
-        if batch.len() >= _ALIGN_BATCH_WRITES:
-            copy.write(batch)
-            batch = WriteBatch(raw_mode=True)
-    if have.valid():  # the copy's keys past the view's last one
-        extra = bytes(have.key())
-        have.seek_to_last()
-        batch.delete_range(extra, bytes(have.key()) + b"\0", family)
-        writes += 1
-    copy.write(batch)
-    return keys, writes

@@ -17,7 +17,8 @@ from recorder.storage.layout import (
     snapshot_key,
     symbol_end,
 )
-from recorder.storage.store import Store, _translate
+from recorder.storage.rocks import _translate
+from recorder.storage.store import Store
 
 
 @pytest.fixture
