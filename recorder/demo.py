@@ -61,7 +61,7 @@ async def _show_progress(
                 return
             await asyncio.sleep(0.25)
             stored = sum(s.snapshots for s in recorder.stats.values())
-            live = sum(1 for s in recorder.syncs.values() if s.state.value == "live")
+            live = sum(1 for s in recorder.syncs.values() if s.live)
             progress.update(
                 task,
                 advance=1,

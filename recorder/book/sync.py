@@ -25,6 +25,24 @@ Sync
       Checked when a second is finalised, on the book that would be stored.
   S6  A lost book keeps buffering and asks for a new snapshot; other symbols are not touched.
 
+States (``SyncState``) and what moves a symbol between them
+  WAITING   no snapshot asked for: before the first event, or after a loss until the next one.
+  QUEUED    a snapshot is asked for (``RequestSnapshot``); its REST call waits for the budget,
+            and only the newest few events are kept (S1).
+  FETCHING  the call is out (``on_request_sent``): every event from here on is kept.
+  BRIDGING  a snapshot is held (``on_snapshot``), waiting for an event that bridges it (S2, S3).
+  LIVE      events apply to the book (S4, S5) and seconds are finalised (T1-T5).
+
+  WAITING   --event-->                         QUEUED    RequestSnapshot
+  QUEUED    --on_request_sent-->               FETCHING
+  QUEUED, FETCHING --on_snapshot-->            BRIDGING  (then at once as below if it can)
+  QUEUED, FETCHING --on_snapshot_failed-->     QUEUED    RequestSnapshot, the next attempt
+  BRIDGING  --bridging event, or one ending at the snapshot (S3)--> LIVE  Gap, Synced
+  BRIDGING  --snapshot older than the events (S2) or unusable--> QUEUED  RequestSnapshot
+  LIVE      --gap (S4), crossed or bad book (S5)--> QUEUED  Invalidate, RequestSnapshot
+  LIVE, BRIDGING --on_disconnect-->            WAITING   (QUEUED and FETCHING stay: the
+            snapshot they will bring is still good for the events that follow)
+
 Snapshots (``T`` is a unix second; "book at T" means after every event with ``E < (T+1)*1000``)
   T1  Second T is final when a live event with ``E >= (T+1)*1000`` arrives: the book before that
       event is stored for every not-yet-final second up to the event's own second.
@@ -71,7 +89,13 @@ class EventWindow:
 
 
 class SyncState(Enum):
-    SYNCING = "syncing"
+    """Where one symbol is in the procedure; the transitions are the table in the module
+    docstring."""
+
+    WAITING = "waiting"
+    QUEUED = "queued"
+    FETCHING = "fetching"
+    BRIDGING = "bridging"
     LIVE = "live"
 
 
@@ -140,12 +164,12 @@ class SymbolSync:
         self._bridge_offset = 0 if self._chained else 1
         """Rules S2/S3: the id the first applied event must span is ``lastUpdateId`` plus this."""
         self.book = OrderBook()
-        self.state = SyncState.SYNCING
+        self.state = SyncState.WAITING
         self.resyncs = 0
         self.ignored_events = 0
         self._buffer: list[DepthUpdate] = []
         self._pending: DepthSnapshot | None = None
-        self._requested = False
+        """The snapshot held while BRIDGING."""
         self._sent_under: int | None = None
         """The event window in force when the requested snapshot's REST call went out; None
         until it goes out."""
@@ -186,7 +210,7 @@ class SymbolSync:
         out: list[Outcome] = []
         if self.state is SyncState.LIVE:
             return out
-        self._requested = False
+        self.state = SyncState.BRIDGING
         self._pending = snapshot
         self._try_bridge(out)
         return out
@@ -194,12 +218,14 @@ class SymbolSync:
     def on_request_sent(self) -> None:
         """The REST call for the requested snapshot goes out now: keep every event from here."""
         self._sent_under = self._window.events
+        if self.state is SyncState.QUEUED:
+            self.state = SyncState.FETCHING
 
     def on_snapshot_failed(self) -> list[Outcome]:
         """The REST call failed; ask again (the caller paces retries by ``attempt``)."""
         out: list[Outcome] = []
-        if self.state is SyncState.SYNCING:
-            self._requested = False
+        if self.state is SyncState.QUEUED or self.state is SyncState.FETCHING:
+            self.state = SyncState.WAITING
             self._request(out, failed=True)
         return out
 
@@ -215,6 +241,8 @@ class SymbolSync:
         out: list[Outcome] = []
         self._lose(GapReason.DISCONNECT, out)
         self._buffer.clear()
+        if self.state is SyncState.BRIDGING:
+            self.state = SyncState.WAITING  # the snapshot held needs events that are gone
         self._pending = None
         return out
 
@@ -222,7 +250,7 @@ class SymbolSync:
         """Rule T5, and close any open gap at the last second that has ended."""
         out: list[Outcome] = []
         last_ended_s = exchange_time_ms // 1000 - 1
-        if self.state is SyncState.SYNCING and self._gap_from is not None:
+        if not self.live and self._gap_from is not None:
             if last_ended_s >= self._gap_from:
                 out.append(Gap(self.symbol, self._gap_from, last_ended_s, self._gap_reason))
             self._gap_from = None
@@ -250,7 +278,7 @@ class SymbolSync:
             self._next_s = event_s
         else:
             self._finalise_until(event_s, out)
-            if self.state is not SyncState.LIVE:  # S5 found the book wrong: resync from here
+            if not self.live:  # S5 found the book wrong: resync from here
                 self._buffer_event(event, out)
                 return
         self._apply(event, out)
@@ -299,7 +327,7 @@ class SymbolSync:
             self._gap_from = from_s
             self._gap_reason = reason
             self.resyncs += 1
-        self.state = SyncState.SYNCING
+            self.state = SyncState.WAITING
         self.book.clear()
 
     # -- syncing path -----------------------------------------------------------------------
@@ -314,14 +342,14 @@ class SymbolSync:
         if len(self._buffer) >= (self._window.events if unsent else MAX_BUFFERED_EVENTS):
             del self._buffer[0]  # S2 will then reject any snapshot older than what is kept
         self._buffer.append(event)
-        if self._pending is not None:
+        if self.state is SyncState.BRIDGING:
             self._try_bridge(out)
         else:
             self._request(out)
 
     def _request(self, out: list[Outcome], *, failed: bool = False) -> None:
-        if not self._requested:
-            self._requested = True
+        if self.state is not SyncState.QUEUED and self.state is not SyncState.FETCHING:
+            self.state = SyncState.QUEUED
             self._sent_under = None
             self._attempt = self._attempt + 1 if failed else 1
             out.append(RequestSnapshot(self.symbol, self._attempt))

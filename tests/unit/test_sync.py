@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -61,11 +61,66 @@ def live_machine(last_id: int = 100, time_ms: int = 1_000_000_100) -> SymbolSync
 # -- sync rules ---------------------------------------------------------------------------------
 
 
+def queued() -> SymbolSync:
+    sync = SymbolSync(SYMBOL, depth=5)
+    sync.on_event(ev(10, 12, 1_000))
+    return sync
+
+
+def fetching() -> SymbolSync:
+    sync = queued()
+    sync.on_request_sent()
+    return sync
+
+
+def bridging() -> SymbolSync:
+    sync = queued()
+    sync.on_snapshot(snap(30))  # newer than every event kept: waits for one that bridges it
+    return sync
+
+
+@pytest.mark.parametrize(
+    ("start", "step", "state", "outcomes"),
+    [
+        (
+            lambda: SymbolSync(SYMBOL, depth=5),
+            lambda s: s.on_event(ev(1, 2, 1_000)),
+            "QUEUED",
+            [RequestSnapshot(SYMBOL, 1)],
+        ),
+        (queued, lambda s: s.on_request_sent(), "FETCHING", None),
+        (queued, lambda s: s.on_snapshot_failed(), "QUEUED", [RequestSnapshot(SYMBOL, 2)]),
+        (fetching, lambda s: s.on_snapshot_failed(), "QUEUED", [RequestSnapshot(SYMBOL, 2)]),
+        (fetching, lambda s: s.on_snapshot(snap(30)), "BRIDGING", []),
+        (fetching, lambda s: s.on_disconnect(), "FETCHING", []),
+        (queued, lambda s: s.on_disconnect(), "QUEUED", []),
+        (bridging, lambda s: s.on_disconnect(), "WAITING", []),
+        (bridging, lambda s: s.on_event(ev(31, 33, 1_100)), "LIVE", None),
+        (bridging, lambda s: s.on_request_sent(), "BRIDGING", None),
+        (bridging, lambda s: s.on_snapshot_failed(), "BRIDGING", []),
+        (live_machine, lambda s: s.on_disconnect(), "WAITING", None),
+        (live_machine, lambda s: s.on_snapshot(snap(500)), "LIVE", []),
+    ],
+)
+def test_state_table(
+    start: Callable[[], SymbolSync],
+    step: Callable[[SymbolSync], list[Outcome] | None],
+    state: str,
+    outcomes: list[Outcome] | None,
+) -> None:
+    """Each row of the module docstring's table (``None``: the outcomes are other tests')."""
+    sync = start()
+    out = step(sync)
+    assert sync.state is SyncState[state]
+    if outcomes is not None:
+        assert out == outcomes
+
+
 def test_s1_first_event_asks_for_one_snapshot() -> None:
     sync = SymbolSync(SYMBOL, depth=5)
     assert sync.on_event(ev(10, 12, 1_000)) == [RequestSnapshot(SYMBOL, 1)]
     assert sync.on_event(ev(13, 14, 1_100)) == []
-    assert sync.state is SyncState.SYNCING
+    assert sync.state is SyncState.QUEUED
 
 
 def test_s2_drops_buffered_events_the_snapshot_already_covers() -> None:
@@ -83,7 +138,7 @@ def test_s2_snapshot_older_than_the_stream_is_fetched_again() -> None:
     sync = SymbolSync(SYMBOL, depth=5)
     sync.on_event(ev(50, 60, 1_000))
     assert sync.on_snapshot(snap(40)) == [RequestSnapshot(SYMBOL, 1)]
-    assert sync.state is SyncState.SYNCING
+    assert sync.state is SyncState.QUEUED
     assert of_type(sync.on_snapshot(snap(55)), Synced) == [Synced(SYMBOL, 60)]
 
 
@@ -92,7 +147,7 @@ def test_s3_snapshot_newer_than_every_buffered_event_waits_for_the_bridge() -> N
     sync.on_event(ev(1, 10, 1_000))
     assert sync.on_snapshot(snap(30)) == []
     assert sync.on_event(ev(11, 29, 1_100)) == []  # u <= lastUpdateId: dropped
-    assert sync.state is SyncState.SYNCING
+    assert sync.state is SyncState.BRIDGING
     assert of_type(sync.on_event(ev(30, 35, 1_200)), Synced) == [Synced(SYMBOL, 35)]
 
 
@@ -184,7 +239,7 @@ def test_s4_sequence_gap_loses_the_book_and_asks_again() -> None:
     sync = live_machine(100)
     out = sync.on_event(ev(103, 105, 1_000_000_200))
     assert out == [RequestSnapshot(SYMBOL, 1)]
-    assert sync.state is SyncState.SYNCING
+    assert sync.state is SyncState.QUEUED
     assert sync.resyncs == 1
 
 
@@ -193,7 +248,7 @@ def test_s5_crossed_book_is_lost_instead_of_stored() -> None:
     sync.on_event(ev(102, 102, 1_000_000_200, bids=[("25", "1")]))
     out = sync.on_event(ev(103, 103, 1_000_003_000))  # ends the crossed book's second
     assert out == [RequestSnapshot(SYMBOL, 1)]  # nothing of that second was stored
-    assert sync.state is SyncState.SYNCING
+    assert sync.state is SyncState.QUEUED
     out = sync.on_snapshot(snap(102))  # bridged by the buffered event 103
     assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_000, 1_000_002, GapReason.CROSSED_BOOK)]
 
@@ -202,14 +257,14 @@ def test_s5_crossed_book_is_lost_when_the_watermark_ends_its_second() -> None:
     sync = live_machine(100)
     sync.on_event(ev(102, 102, 1_000_000_200, asks=[("5", "1")]))
     assert of_type(sync.on_watermark(1_000_001_000), Snapshot) == []
-    assert sync.state is SyncState.SYNCING
+    assert sync.state is SyncState.WAITING
 
 
 def test_s5_level_the_book_cannot_hold_is_lost() -> None:
     sync = live_machine(100)
     sync.on_event(ev(102, 102, 1_000_000_200, bids=[("11", "-1")]))
     sync.on_event(ev(103, 103, 1_000_003_000))
-    assert sync.state is SyncState.SYNCING
+    assert sync.state is SyncState.QUEUED
     assert of_type(sync.on_snapshot(snap(102)), Gap)[0].reason is GapReason.BAD_LEVEL
 
 
@@ -308,7 +363,7 @@ def test_futures_sync_rules(
         time_ms += 100
         sync.on_event(fev(first, last, prev, time_ms))
     if live_at is None:
-        assert sync.state is SyncState.SYNCING
+        assert not sync.live
     else:
         assert sync.state is SyncState.LIVE
         assert sync.update_id == live_at
@@ -325,7 +380,7 @@ def test_spot_rule_is_never_applied_to_futures_ids_that_skip() -> None:
             machine.on_event(event)
     assert futures.state is SyncState.LIVE
     assert futures.resyncs == 0
-    assert spot.state is SyncState.SYNCING
+    assert not spot.live
     assert spot.resyncs == 1
 
 
@@ -470,7 +525,7 @@ def test_startup_gap_ends_at_the_second_that_is_known() -> None:
 def test_disconnect_loses_the_book_and_forgets_the_buffer() -> None:
     sync = live_machine(100, time_ms=1_000_000_100)
     sync.on_disconnect()
-    assert sync.state is SyncState.SYNCING
+    assert sync.state is SyncState.WAITING
     sync.on_event(ev(200, 201, 1_000_005_000))
     out = sync.on_snapshot(snap(199))
     assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_000, 1_000_004, GapReason.DISCONNECT)]
