@@ -24,6 +24,9 @@ Sync
   S5  A crossed book (best bid >= best ask) or a level the book cannot hold is a lost book too.
       Checked when a second is finalised, on the book that would be stored.
   S6  A lost book keeps buffering and asks for a new snapshot; other symbols are not touched.
+      After a bad level, every request counts as a failed one until a second is stored again,
+      so a symbol that keeps sending numbers the book cannot hold resyncs at the caller's
+      capped retry pace, not once a second (each resync costs REST weight the others need).
 
 States (``SyncState``) and what moves a symbol between them
   WAITING   no snapshot asked for: before the first event, or after a loss until the next one.
@@ -304,6 +307,7 @@ class SymbolSync:
         if crossed:
             self._lose(GapReason.CROSSED_BOOK, out)
             return
+        self._attempt = 0  # S6: a stored second ends a run of resyncs
         for ts_s in range(self._next_s, end_s):
             out.append(
                 Snapshot(
@@ -351,6 +355,7 @@ class SymbolSync:
         if self.state is not SyncState.QUEUED and self.state is not SyncState.FETCHING:
             self.state = SyncState.QUEUED
             self._sent_under = None
+            failed = failed or self._gap_reason is GapReason.BAD_LEVEL  # S6
             self._attempt = self._attempt + 1 if failed else 1
             out.append(RequestSnapshot(self.symbol, self._attempt))
 
@@ -381,7 +386,8 @@ class SymbolSync:
             self.book.clear()
             self._request(out, failed=True)  # levels the book cannot hold: ask for another
             return
-        self._attempt = 0
+        if self._gap_reason is not GapReason.BAD_LEVEL:
+            self._attempt = 0  # S6: after a bad level, only a stored second does that
         self.state = SyncState.LIVE
         first = ends_at or buffer[0]
         live_s = first.event_time_ms // 1000

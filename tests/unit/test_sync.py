@@ -253,6 +253,28 @@ def test_s5_crossed_book_is_lost_instead_of_stored() -> None:
     assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_000, 1_000_002, GapReason.CROSSED_BOOK)]
 
 
+def test_s6_bad_levels_again_and_again_resync_at_the_retry_pace_until_a_second_is_stored() -> None:
+    sync = live_machine(100)  # live from second 1_000_000
+    u, t = 101, 1_000_000_100
+    attempts = []
+    for _ in range(3):
+        # A level the book cannot hold, in the second the book went live in: none is stored.
+        sync.on_event(ev(u + 1, u + 1, t + 100, bids=[("11", "-1")]))
+        out = sync.on_event(ev(u + 2, u + 2, t + 1_000))  # ends that second: lost (S5)
+        assert of_type(out, Snapshot) == []
+        attempts += [r.attempt for r in of_type(out, RequestSnapshot)]
+        sync.on_snapshot(snap(u + 2))  # the buffered event ends at it: live again, a second on
+        assert sync.live
+        u, t = u + 2, t + 1_000
+    assert attempts == [1, 2, 3]  # failed calls in a row: the snapshot workers back off
+
+    sync.on_event(ev(u + 1, u + 1, t + 100))
+    assert of_type(sync.on_event(ev(u + 2, u + 2, t + 1_000)), Snapshot) != []
+    sync.on_event(ev(u + 3, u + 3, t + 1_100, bids=[("11", "-1")]))
+    out = sync.on_event(ev(u + 4, u + 4, t + 2_000))
+    assert [r.attempt for r in of_type(out, RequestSnapshot)] == [1]  # a stored second reset it
+
+
 def test_s5_crossed_book_is_lost_when_the_watermark_ends_its_second() -> None:
     sync = live_machine(100)
     sync.on_event(ev(102, 102, 1_000_000_200, asks=[("5", "1")]))
