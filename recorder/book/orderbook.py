@@ -28,13 +28,12 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
+from recorder.binance.wire import MAX_SIGNIFICANT_DIGITS
 from recorder.book.snapshot import Level
 
 Change = tuple[float, float]
 """An absolute (price, quantity) change as decoded from the wire; quantity 0 removes the level."""
 
-MAX_SIGNIFICANT_DIGITS = 15
-"""Decimals up to this many significant digits survive a round trip through a double."""
 _TEXT_CACHE_LIMIT = 128
 """Numbers whose text a side remembers: the best levels' prices recur second after second, and
 formatting one costs ~0.4 µs against ~0.06 µs to look it up. Small, as there are two per symbol."""
