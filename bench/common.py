@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -12,11 +13,11 @@ from recorder.binance.endpoints import depth_stream_name
 from recorder.binance.market import Market as Kind
 from recorder.binance.market import spec
 from recorder.binance.wire import DepthUpdate, decode_depth_snapshot, decode_frame
-from recorder.book.snapshot import Snapshot
+from recorder.book.snapshot import Sample
 from recorder.book.sync import SymbolSync
 from recorder.simulator.market import Market
 from recorder.simulator.server import spec_for
-from recorder.storage.codec import Encoder
+from recorder.storage.codec import encode
 from recorder.storage.layout import PendingWrites
 from recorder.storage.store import Store
 
@@ -63,15 +64,15 @@ def frames(market: Market, seconds: int) -> list[tuple[str, int]]:
 
 def recorded_snapshots(
     names: list[str], seconds: int, kind: Kind = Kind.SPOT
-) -> dict[str, list[Snapshot]]:
+) -> dict[str, list[Sample]]:
     """What the recorder would store for ``seconds`` of ``kind``'s market, per symbol."""
     market, syncs = synced_books(names, seed=5, kind=kind)
-    out: dict[str, list[Snapshot]] = {n: [] for n in names}
+    out: dict[str, list[Sample]] = {n: [] for n in names}
     for raw, recv_ms in frames(market, seconds):
         event = decode_frame(raw, recv_ms)
         assert isinstance(event, DepthUpdate)
         for outcome in syncs[event.symbol].on_event(event):
-            if isinstance(outcome, Snapshot):
+            if isinstance(outcome, Sample):
                 out[event.symbol].append(outcome)
     return out
 
@@ -93,7 +94,6 @@ def write_days(
     books = recorded_snapshots(symbols, distinct_hours * 3600, kind)
     period = min(len(b) for b in books.values())
     rng = random.Random(1)
-    encoder = Encoder()
     update_id = dict.fromkeys(symbols, 10**10)
     spent = 0.0
     pending = PendingWrites()
@@ -105,8 +105,13 @@ def write_days(
                 update_id[symbol] += rng.randint(200, 500)
                 event_ms = ts_s * 1000 + snap.event_time_ms % 1000
                 started = time.perf_counter()
-                value = encoder.encode(
-                    event_ms, update_id[symbol], event_ms + rng.randint(3, 40), snap.bids, snap.asks
+                value = encode(
+                    replace(
+                        snap,
+                        event_time_ms=event_ms,
+                        update_id=update_id[symbol],
+                        recv_time_ms=event_ms + rng.randint(3, 40),
+                    )
                 )
                 pending.put_snapshot(symbol, ts_s, value)
                 if pending.snapshots >= batch:

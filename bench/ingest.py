@@ -23,8 +23,8 @@ import time
 from bench.common import frames, symbol_names, synced_books
 from recorder.binance.market import Market
 from recorder.binance.wire import DepthUpdate, decode_frame
-from recorder.book.snapshot import Snapshot
-from recorder.storage.codec import Encoder
+from recorder.book.snapshot import Sample
+from recorder.storage.codec import encode
 
 
 def main() -> None:
@@ -47,7 +47,6 @@ def main() -> None:
     changes = sum(raw.count("],[") + raw.count("[[") for raw, _ in stream)  # one per level
     levels = sum(len(s.book.bids) + len(s.book.asks) for s in syncs.values()) / 2 / len(syncs)
 
-    encoder = Encoder()
     snapshots = 0
     gc.collect()
     if not args.no_freeze:
@@ -57,16 +56,10 @@ def main() -> None:
         event = decode_frame(raw, recv_ms)
         assert isinstance(event, DepthUpdate)
         for outcome in syncs[event.symbol].on_event(event):
-            if type(outcome) is Snapshot:
+            if type(outcome) is Sample:
                 snapshots += 1
                 if args.encode:
-                    encoder.encode(
-                        outcome.event_time_ms,
-                        outcome.update_id,
-                        outcome.recv_time_ms,
-                        outcome.bids,
-                        outcome.asks,
-                    )
+                    encode(outcome)
     elapsed = time.process_time() - started
 
     print(

@@ -7,8 +7,9 @@
 Drives ``SymbolSync`` exactly as the recorder does: frames decoded by ``decode_frame``, the REST
 snapshot by ``decode_depth_snapshot``, Binance's rules inside ``SymbolSync``, and the top 20 of
 every second that the recorder stores, taken on the way (work the peers do not do). Returns the
-full book through the book's public ``top``. Kept here, beside the code it drives, so that it
-moves with it (the shared ``obrec_hook.py`` reaches into the book's internals).
+full book through the book's public ``top``, as the exact decimals the readers would get. Kept
+here, beside the code it drives, so that it moves with it (the shared ``obrec_hook.py`` reaches
+into the book's internals).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from collections.abc import Iterable
 import orjson
 
 from recorder.binance.wire import DepthUpdate, decode_depth_snapshot, decode_frame
-from recorder.book.snapshot import Level
+from recorder.book.orderbook import BookSide
+from recorder.book.snapshot import DECIMALS, Level
 from recorder.book.sync import Outcome, SymbolSync
+from recorder.storage.codec import format_decimal
 
 
 def replay(snapshot_text: str, frames: Iterable[str]) -> dict[str, list[Level]]:
@@ -38,5 +41,12 @@ def replay(snapshot_text: str, frames: Iterable[str]) -> dict[str, list[Level]]:
             sync.on_snapshot(snapshot)
             waiting = False
     assert sync.live, "obrec never synced"
-    book = sync.book
-    return {"bids": book.bids.top(len(book.bids)), "asks": book.asks.top(len(book.asks))}
+    return {"bids": _levels(sync.book.bids), "asks": _levels(sync.book.asks)}
+
+
+def _levels(side: BookSide) -> list[Level]:
+    prices, qtys = side.top(len(side))
+    return [
+        (format_decimal(p, -DECIMALS), format_decimal(q, -DECIMALS))
+        for p, q in zip(prices, qtys, strict=True)
+    ]

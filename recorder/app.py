@@ -273,11 +273,11 @@ class Recorder:
         conn.clock.observe(message.event_time_ms, recv_ms)
         stats = self.stats[message.symbol]
         stats.events += 1
-        stats.changes += len(message.bids) + len(message.asks)
         stats.last_event_time_ms = message.event_time_ms
         stats.last_recv_ms = recv_ms
         outcomes = self._events_out
         sync.on_event_into(message, outcomes)
+        stats.changes = sync.changes
         if outcomes:
             self._handle(outcomes)
             outcomes.clear()

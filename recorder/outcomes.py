@@ -15,10 +15,10 @@ import logging
 from collections.abc import Callable
 from typing import assert_never
 
-from recorder.book.snapshot import Snapshot
-from recorder.book.sync import Gap, GapReason, Invalidate, Outcome, RequestSnapshot, Synced
+from recorder.book.snapshot import Sample
+from recorder.book.sync import Gap, Invalidate, Outcome, RequestSnapshot, Synced
 from recorder.runstats import RunStats, RunTotals
-from recorder.storage.codec import Encoder
+from recorder.storage.codec import encode
 from recorder.storage.layout import GapRecord, PendingWrites
 
 log = logging.getLogger("obrec")
@@ -38,13 +38,12 @@ class Outcomes:
         self.totals = totals
         self.pending = PendingWrites()
         self._request = request
-        self._encoder = Encoder()
         self._last_encoded: tuple[object, object, int, bytes] | None = None
 
     def handle(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             match outcome:
-                case Snapshot():
+                case Sample():
                     self._store_snapshot(outcome)
                 case RequestSnapshot():
                     self._request(outcome)
@@ -73,25 +72,18 @@ class Outcomes:
             for ts_s in pending.snapshot_seconds():  # a second ends at ts_s + 1
                 delays.observe(now_s - ts_s - 1)
 
-    def _store_snapshot(self, snap: Snapshot) -> None:
+    def _store_snapshot(self, snap: Sample) -> None:
         last = self._last_encoded
         if (
             last is not None
-            and last[0] is snap.bids
-            and last[1] is snap.asks
+            and last[0] is snap.bid_prices
+            and last[1] is snap.ask_prices
             and last[2] == snap.update_id
         ):
             value = last[3]  # the same book over several quiet seconds
         else:
-            try:
-                value = self._encoder.encode(
-                    snap.event_time_ms, snap.update_id, snap.recv_time_ms, snap.bids, snap.asks
-                )
-            except ValueError as exc:
-                log.warning("%s second %d not stored: %s", snap.symbol, snap.ts_s, exc)
-                self._record_gap(Gap(snap.symbol, snap.ts_s, snap.ts_s, GapReason.BAD_LEVEL))
-                return
-            self._last_encoded = (snap.bids, snap.asks, snap.update_id, value)
+            value = encode(snap)
+            self._last_encoded = (snap.bid_prices, snap.ask_prices, snap.update_id, value)
         self.pending.put_snapshot(snap.symbol, snap.ts_s, value)
         stats = self.stats[snap.symbol]
         stats.snapshots += 1

@@ -9,9 +9,17 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
+import orjson
+import ormsgpack
+
+from recorder.binance.wire import RawLevels
+from recorder.book.snapshot import DECIMALS, Sample
 from recorder.runstats import RunStats, RunTotals, SymbolState
+from recorder.storage.codec import encode
+from recorder.storage.layout import FORMAT_VERSION
 
 Levels = Sequence[Sequence[str]]
 
@@ -19,6 +27,68 @@ Levels = Sequence[Sequence[str]]
 def exact(levels: Levels) -> list[tuple[Decimal, Decimal]]:
     """Levels as exact numbers: the recorder normalises spelling ("1.50000000" -> "1.5")."""
     return [(Decimal(p), Decimal(q)) for p, q in levels]
+
+
+def raw_levels(levels: Iterable[Sequence[str]]) -> RawLevels:
+    """Levels as the exchange writes them on the wire (what the decoder hands the book)."""
+    return RawLevels(orjson.dumps([list(level) for level in levels]))
+
+
+def units(text: str) -> int:
+    """The book's integer for a decimal (counts of 1e-8); AssertionError if it has no exact one."""
+    scaled = Decimal(text).scaleb(DECIMALS)
+    assert scaled == scaled.to_integral_value(), f"{text} has more than {DECIMALS} decimals"
+    return int(scaled)
+
+
+def sample(
+    event_time_ms: int, update_id: int, recv_time_ms: int, bids: Levels, asks: Levels
+) -> Sample:
+    """What the book would sample for these levels (symbol and second are the encoder's no
+    concern: they are the key's)."""
+    return Sample(
+        "",
+        0,
+        event_time_ms,
+        update_id,
+        recv_time_ms,
+        [units(p) for p, _ in bids],
+        [units(q) for _, q in bids],
+        [units(p) for p, _ in asks],
+        [units(q) for _, q in asks],
+    )
+
+
+def encoded(
+    event_time_ms: int, update_id: int, recv_time_ms: int, bids: Levels, asks: Levels
+) -> bytes:
+    """The stored value of a second with these levels, as the recorder encodes it; or, for
+    numbers the recorder never holds (more than 8 decimals, beyond int64: another writer's),
+    packed by hand as docs/format.md specifies."""
+    numbers = [Decimal(text) for level in (*bids, *asks) for text in level]
+    if all(n == n.quantize(Decimal(1).scaleb(-DECIMALS)) < 2**63 / 10**DECIMALS for n in numbers):
+        return encode(sample(event_time_ms, update_id, recv_time_ms, bids, asks))
+    pe, qe = (
+        min(Decimal(level[i]).as_tuple().exponent for level in (*bids, *asks)) for i in (0, 1)
+    )
+    bp, bq, ap, aq = (
+        [int(Decimal(level[i]).scaleb(-int(e))) for level in side]
+        for side, i, e in ((bids, 0, pe), (bids, 1, qe), (asks, 0, pe), (asks, 1, qe))
+    )
+    return ormsgpack.packb(
+        {
+            "v": FORMAT_VERSION,
+            "E": event_time_ms,
+            "u": update_id,
+            "r": recv_time_ms,
+            "pe": pe,
+            "qe": qe,
+            "bp": bp[:1] + [a - b for a, b in pairwise(bp)],
+            "bq": bq,
+            "ap": ap[:1] + [b - a for a, b in pairwise(ap)],
+            "aq": aq,
+        }
+    )
 
 
 def mismatches(

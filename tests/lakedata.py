@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from recorder.binance.market import Market
-from recorder.storage.codec import Encoder
 from recorder.storage.layout import GapRecord, PendingWrites
 from recorder.storage.store import Store
+from tests.helpers import encoded
 
 HOUR0 = 1_767_268_800  # 2026-01-01T12:00:00Z
 STEP_S = 20
@@ -40,12 +40,11 @@ def make_db(
     pending = PendingWrites()
     symbols = tuple(symbols)
     for symbol in symbols:
-        encoder = Encoder()
         for ts_s in range(start_s, end_s + 1, STEP_S):
             if any(g.symbol == symbol and g.from_s <= ts_s <= g.to_s for g in gaps):
                 continue
             bids, asks = book(ts_s)
-            value = encoder.encode(ts_s * 1000 + 250, ts_s, ts_s * 1000 + 260, bids, asks)
+            value = encoded(ts_s * 1000 + 250, ts_s, ts_s * 1000 + 260, bids, asks)
             pending.put_snapshot(symbol, ts_s, value)
     for gap in gaps:
         pending.record_gap(gap)

@@ -2,16 +2,13 @@
 
 Pure: bytes or parsed JSON in, typed values out, ``MalformedMessageError`` for anything that is not
 what Binance documents. Depth frames are decoded and checked in one C pass by msgspec, straight
-into ``DepthUpdate``: prices and quantities become doubles as they are parsed (the book's
-``recorder.book.orderbook`` says why that is exact), for less than orjson would take to parse
-the frame and convert its numbers, unchecked (``bench/decode.py``, ``docs/benchmarks.md``).
+into ``DepthUpdate``, except their levels: those stay the exchange's raw text, which only the
+book parses, into its exact fixed-point integers (``recorder.book.fixedpoint``), so a number is
+never a float or a Python string on the way (``bench/decode.py``, ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -20,17 +17,9 @@ import orjson
 from recorder.binance.market import Market
 from recorder.errors import MalformedMessageError
 
-Levels = list[tuple[float, float]]
-"""(price, quantity) pairs, as the exchange's decimal strings decode."""
-
-MAX_SIGNIFICANT_DIGITS = 15
-"""Decimals up to this many significant digits survive a round trip through a double."""
-UNHOLDABLE = (math.nan, math.nan)
-"""Stands in a decoded side for a number with more significant digits than a double holds: the
-book refuses it when next read (rule S5, a ``bad_level`` loss), so it is never rounded."""
-_DIGITS_AS_ONES = bytes.maketrans(b"0123456789", b"1111111111")
-_LONG_NUMBER = re.compile(r'"([0-9]{8,}\.[0-9]*|[0-9]*\.[0-9]{9,}|[0-9]{16,})"')
-
+RawLevels = msgspec.Raw
+"""One side's levels exactly as the exchange wrote them: a JSON array of [price, quantity]
+string pairs, which only the book parses (``recorder.book.fixedpoint``)."""
 
 NO_PREVIOUS_ID = -1
 """``prev_last_update_id`` of an event without ``pu`` (spot's): never a previous ``u``."""
@@ -45,8 +34,8 @@ class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate", gc=False):
     event_time_ms: int = msgspec.field(name="E")
     first_update_id: int = msgspec.field(name="U")
     last_update_id: int = msgspec.field(name="u")
-    bids: Levels = msgspec.field(name="b")
-    asks: Levels = msgspec.field(name="a")
+    bids: RawLevels = msgspec.field(name="b")
+    asks: RawLevels = msgspec.field(name="a")
     prev_last_update_id: int = msgspec.field(name="pu", default=NO_PREVIOUS_ID)
     transaction_time_ms: int = msgspec.field(name="T", default=0)
     pair: str = msgspec.field(name="ps", default="")
@@ -56,9 +45,15 @@ class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate", gc=False):
 class DepthSnapshot(msgspec.Struct, frozen=True, gc=False):
     """A REST depth answer (``/api/v3/depth``, ``/fapi/v1/depth``, ``/dapi/v1/depth``)."""
 
+    last_update_id: int
+    bids: RawLevels
+    asks: RawLevels
+
+
+class _SnapshotBody(msgspec.Struct, gc=False):
     last_update_id: int = msgspec.field(name="lastUpdateId")
-    bids: Levels
-    asks: Levels
+    bids: list[tuple[str, str]]
+    asks: list[tuple[str, str]]
 
 
 class OtherEvent(msgspec.Struct, frozen=True, gc=False):
@@ -74,7 +69,7 @@ class _DepthFrame(msgspec.Struct, gc=False):
 
 
 SERVER_SHUTDOWN = "serverShutdown"
-_DEPTH_FRAME = msgspec.json.Decoder(_DepthFrame, strict=False)  # lax: "97000.01" -> 97000.01
+_DEPTH_FRAME = msgspec.json.Decoder(_DepthFrame, strict=False)  # lax: "160" -> 160
 
 
 def decode_frame(raw: str | bytes, recv_time_ms: int) -> DepthUpdate | OtherEvent:
@@ -89,28 +84,8 @@ def decode_frame(raw: str | bytes, recv_time_ms: int) -> DepthUpdate | OtherEven
         return _decode_other(raw, exc)
     if update.first_update_id > update.last_update_id:
         raise MalformedMessageError(f"depthUpdate with U > u: {_excerpt(raw)}")
-    if _may_be_inexact(raw):
-        text = raw.decode() if isinstance(raw, bytes) else raw
-        if any(not fits_double(m) for m in _LONG_NUMBER.findall(text)):
-            update.bids.append(UNHOLDABLE)
     update.recv_time_ms = recv_time_ms
     return update
-
-
-def fits_double(text: str) -> bool:
-    """Whether the decimal ``text`` has few enough significant digits to come back from its
-    double unchanged (docs/architecture.md, "The book and its numbers")."""
-    return len(text.replace(".", "").strip("0")) <= MAX_SIGNIFICANT_DIGITS
-
-
-def _may_be_inexact(raw: str | bytes) -> bool:
-    """Whether a number in ``raw`` has 8 or more digits before its point: within Binance's
-    wire format (at most 8 decimals) only such a number can carry more than 15 significant
-    digits. 1.6 µs a frame, all in C (a regular expression over every frame took 20 µs, more
-    than decoding it); the rare frame it flags is then checked number by number. A longer
-    number with fewer integer digits (9 or more decimals) is caught when the book formats it."""
-    data = raw.encode() if isinstance(raw, str) else raw
-    return b"11111111." in data.translate(_DIGITS_AS_ONES)
 
 
 def _decode_other(raw: str | bytes, depth_error: msgspec.DecodeError) -> OtherEvent:
@@ -131,20 +106,17 @@ def _decode_other(raw: str | bytes, depth_error: msgspec.DecodeError) -> OtherEv
 
 
 def decode_depth_snapshot(body: Any) -> DepthSnapshot:
-    """Decode a parsed ``/api/v3/depth`` JSON body."""
+    """Decode a parsed ``/api/v3/depth`` JSON body. Its levels are checked for shape here and
+    for their numbers by the book, as a stream's are."""
     try:
-        snapshot = msgspec.convert(body, DepthSnapshot, strict=False)
+        shape = msgspec.convert(body, _SnapshotBody)
     except msgspec.ValidationError as exc:
         raise MalformedMessageError(f"depth snapshot not as documented: {exc}") from exc
-    levels = (body["bids"], body["asks"])
-    if _has_unholdable(text for side in levels for level in side for text in level):
-        snapshot.bids.append(UNHOLDABLE)
-    return snapshot
-
-
-def _has_unholdable(texts: Iterable[object]) -> bool:
-    """Any number a double cannot hold exactly (16 characters or more may be one)."""
-    return any(isinstance(t, str) and len(t) >= 16 and not fits_double(t) for t in texts)
+    return DepthSnapshot(
+        shape.last_update_id,
+        RawLevels(orjson.dumps(shape.bids)),
+        RawLevels(orjson.dumps(shape.asks)),
+    )
 
 
 def decode_trading_symbols(

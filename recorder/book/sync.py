@@ -21,8 +21,9 @@ Sync
       ``previous u + 1``, so the spot rule must never be applied there). An event with
       ``u <= previous u`` is an old duplicate and is ignored. Anything else is a sequence gap:
       the book is lost.
-  S5  A crossed book (best bid >= best ask) or a level the book cannot hold is a lost book too.
-      Checked when a second is finalised, on the book that would be stored.
+  S5  A crossed book (best bid >= best ask), checked when a second is finalised on the book that
+      would be stored, is a lost book too; so is an event whose levels the book refuses as it
+      applies them (not Binance's numbers: beyond int64 units of 1e-8, or malformed).
   S6  A lost book keeps buffering and asks for a new snapshot; other symbols are not touched.
       After a bad level, every request counts as a failed one until a second is stored again,
       so a symbol that keeps sending numbers the book cannot hold resyncs at the caller's
@@ -67,7 +68,7 @@ from enum import Enum
 from recorder.binance.market import Continuity
 from recorder.binance.wire import DepthSnapshot, DepthUpdate
 from recorder.book.orderbook import OrderBook
-from recorder.book.snapshot import Snapshot
+from recorder.book.snapshot import Sample
 
 MAX_BUFFERED_EVENTS = 5_000
 """About 8 minutes of a 100 ms stream: bounded, so a REST outage cannot grow memory forever."""
@@ -147,7 +148,7 @@ class Gap:
     reason: GapReason
 
 
-Outcome = RequestSnapshot | Synced | Snapshot | Invalidate | Gap
+Outcome = RequestSnapshot | Synced | Sample | Invalidate | Gap
 
 
 class SymbolSync:
@@ -170,6 +171,8 @@ class SymbolSync:
         self.state = SyncState.WAITING
         self.resyncs = 0
         self.ignored_events = 0
+        self.changes = 0
+        """Level changes applied to the book."""
         self._buffer: list[DepthUpdate] = []
         self._pending: DepthSnapshot | None = None
         """The snapshot held while BRIDGING."""
@@ -287,37 +290,35 @@ class SymbolSync:
         self._apply(event, out)
 
     def _apply(self, event: DepthUpdate, out: list[Outcome]) -> None:
-        """Apply one event (the book queues it; S5 checks the result when it is sampled)."""
+        """Apply one event (the book queues it), or lose the book if it refuses the levels (S5)."""
         self._last_u = event.last_update_id
         self._last_event_time_ms = event.event_time_ms
         self._last_recv_time_ms = event.recv_time_ms
-        self.book.apply(event.bids, event.asks)
+        try:
+            self.changes += self.book.apply(event.bids, event.asks)
+        except ValueError:
+            self._lose(GapReason.BAD_LEVEL, out)
+            self._request(out)
 
     def _finalise_until(self, end_s: int, out: list[Outcome]) -> None:
         """Rule T1/T2: store the current book for every second in ``[_next_s, end_s)``, unless
-        rule S5 finds it wrong."""
+        it is crossed (S5)."""
         if end_s <= self._next_s:
             return
-        try:
-            bids, asks = self.book.top(self.depth)
-            crossed = self.book.is_crossed()
-        except ValueError:
-            self._lose(GapReason.BAD_LEVEL, out)
-            return
-        if crossed:
+        top = self.book.top(self.depth)
+        if self.book.is_crossed():
             self._lose(GapReason.CROSSED_BOOK, out)
             return
         self._attempt = 0  # S6: a stored second ends a run of resyncs
         for ts_s in range(self._next_s, end_s):
             out.append(
-                Snapshot(
+                Sample(
                     self.symbol,
                     ts_s,
                     self._last_event_time_ms,
                     self._last_u,
                     self._last_recv_time_ms,
-                    bids,
-                    asks,
+                    *top,
                 )
             )
         self._next_s = end_s

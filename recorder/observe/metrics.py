@@ -34,7 +34,7 @@ _SYMBOL_COUNTERS: tuple[tuple[str, str, Callable[[RunStats], int]], ...] = (
     ("obrec_events", "Depth updates received.", lambda s: s.events),
     (
         "obrec_level_changes",
-        "Price-level changes in the depth updates received.",
+        "Price-level changes applied to the book.",
         lambda s: s.changes,
     ),
     ("obrec_symbol_gaps", "Gap records written (seconds without a snapshot).", lambda s: s.gaps),

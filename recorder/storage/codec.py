@@ -3,8 +3,9 @@
 Values are MessagePack maps of integer columns: every price is ``mantissa * 10**pe`` and every
 quantity ``mantissa * 10**qe``, with the exponents chosen per snapshot so that mantissas carry no
 common trailing zeros. Prices are delta-coded from the best level outward. This is exact for any
-decimal and, measured on simulator books, stores ~90 B per 20-level snapshot after zstd versus
-~120-200 B for the exchange's strings (see docs/benchmarks.md).
+decimal (the recorder's are Binance's int64 counts of 1e-8) and, measured on simulator books,
+stores ~90 B per 20-level snapshot after zstd versus ~120-200 B for the exchange's strings (see
+docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -13,111 +14,49 @@ import math
 import operator
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any, cast
+from typing import Any
 
 import ormsgpack
 
-from recorder.book.snapshot import Level, Snapshot
+from recorder.book.snapshot import DECIMALS, Level, Sample, Snapshot
 from recorder.storage.layout import FORMAT_VERSION, split_key
 
 
-class Encoder:
-    """Encodes snapshots.
-
-    Why the cache: the same price and quantity strings recur second after second, so each is parsed
-    once into an integer at the encoder's scale (the most decimals seen so far) and then only looked
-    up; this halves the cost of an encode. It holds a few seconds of 1,500 symbols' 80 numbers:
-    a cache smaller than one second's numbers would be cleared every second and never hit.
-    """
-
-    _CACHE_LIMIT = 1 << 19
-
-    def __init__(self) -> None:
-        self._scale = 0  # decimals: cached integers are value * 10**_scale
-        self._ints: dict[str, int] = {}
-
-    def encode(
-        self,
-        event_time_ms: int,
-        update_id: int,
-        recv_time_ms: int,
-        bids: list[Level],
-        asks: list[Level],
-    ) -> bytes:
-        """Raises ValueError when a level is not a plain decimal string."""
-        n_bids = len(bids)
-        bid_prices, bid_qtys = zip(*bids, strict=True) if bids else ((), ())
-        ask_prices, ask_qtys = zip(*asks, strict=True) if asks else ((), ())
-        prices, pe = self._mantissas(bid_prices + ask_prices)
-        qtys, qe = self._mantissas(bid_qtys + ask_qtys)
-        bid_px = prices[:n_bids]
-        ask_px = prices[n_bids:]
-        try:
-            return ormsgpack.packb(
-                {
-                    "v": FORMAT_VERSION,
-                    "E": event_time_ms,
-                    "u": update_id,
-                    "r": recv_time_ms,
-                    "pe": pe,
-                    "qe": qe,
-                    "bp": bid_px[:1] + list(map(operator.sub, bid_px, bid_px[1:])),
-                    "bq": qtys[:n_bids],
-                    "ap": ask_px[:1] + list(map(operator.sub, ask_px[1:], ask_px)),
-                    "aq": qtys[n_bids:],
-                }
-            )
-        except TypeError as exc:  # ormsgpack: an integer beyond 64 bits
-            raise ValueError(f"a level does not fit the format's 64-bit columns: {exc}") from exc
-
-    def _mantissas(self, values: tuple[str, ...]) -> tuple[list[int], int]:
-        """Integers m_i and one exponent e with value_i == m_i * 10**e exactly."""
-        found = list(map(self._ints.get, values))
-        if None in found:
-            scale = self._scale
-            ints = [self._learn(v) if m is None else m for m, v in zip(found, values, strict=True)]
-            if self._scale != scale:  # a value with more decimals rescaled the cache
-                return self._mantissas(values)
-        else:
-            ints = cast(list[int], found)
-        # Drop the common trailing zeros, so deltas and quantities pack into few bytes.
-        common = math.gcd(*ints)
-        shift = 0
-        while common and common % 10 == 0:
-            common //= 10
-            shift += 1
-        if shift:
-            ints = list(map((10**shift).__rfloordiv__, ints))
-        return ints, shift - self._scale
-
-    def _learn(self, value: str) -> int:
-        cache = self._ints
-        if len(cache) > self._CACHE_LIMIT:
-            cache.clear()
-        mantissa, exponent = parse_decimal(value)
-        if -exponent > self._scale:  # more decimals than ever: every cached integer is stale
-            self._scale = -exponent
-            cache.clear()
-        integer: int = mantissa * 10 ** (self._scale + exponent)
-        cache[value] = integer
-        return integer
+def encode(sample: Sample) -> bytes:
+    """The value stored for ``sample``: its integers as they are, with one exponent per column
+    group (quick: the book hands over integers, so nothing is parsed or formatted here)."""
+    n_bids = len(sample.bid_prices)
+    prices, pe = _mantissas(sample.bid_prices + sample.ask_prices)
+    qtys, qe = _mantissas(sample.bid_qtys + sample.ask_qtys)
+    bid_px = prices[:n_bids]
+    ask_px = prices[n_bids:]
+    return ormsgpack.packb(
+        {
+            "v": FORMAT_VERSION,
+            "E": sample.event_time_ms,
+            "u": sample.update_id,
+            "r": sample.recv_time_ms,
+            "pe": pe,
+            "qe": qe,
+            "bp": bid_px[:1] + list(map(operator.sub, bid_px, bid_px[1:])),
+            "bq": qtys[:n_bids],
+            "ap": ask_px[:1] + list(map(operator.sub, ask_px[1:], ask_px)),
+            "aq": qtys[n_bids:],
+        }
+    )
 
 
-def parse_decimal(value: str) -> tuple[int, int]:
-    """``"97123.4500"`` -> ``(971234500, -4)``; ValueError for anything but a plain decimal."""
-    digits = value.replace(".", "", 1)
-    if digits.isdigit() and digits.isascii():  # the exchange's usual spelling, unsigned
-        dot = value.find(".")
-        return int(digits), (dot + 1 - len(value)) if dot >= 0 else 0
-    head, dot_text, tail = value.partition(".")
-    unsigned = head[1:] if head.startswith("-") else head
-    if (
-        not value.isascii()
-        or not (unsigned.isdigit() or (dot_text and tail and not unsigned))
-        or (tail and not tail.isdigit())
-    ):
-        raise ValueError(f"not a plain decimal: {value!r}")
-    return int(head + tail), -len(tail)
+def _mantissas(units: list[int]) -> tuple[list[int], int]:
+    """Integers m_i and one exponent e with units_i * 10**-DECIMALS == m_i * 10**e: the common
+    trailing zeros dropped, so that deltas and quantities pack into few bytes."""
+    common = math.gcd(*units)
+    shift = 0
+    while common and common % 10 == 0:
+        common //= 10
+        shift += 1
+    if shift:
+        units = list(map((10**shift).__rfloordiv__, units))
+    return units, shift - DECIMALS
 
 
 def format_decimal(mantissa: int, exponent: int) -> str:

@@ -19,9 +19,9 @@ from recorder.errors import (
     UsageError,
 )
 from recorder.read import Database
-from recorder.storage.codec import Encoder
 from recorder.storage.layout import PendingWrites, gap_key, snapshot_key
 from recorder.storage.store import Store
+from tests.helpers import encoded
 
 Book = tuple[list[Level], list[Level]]
 GARBAGE = b"\x01garbage"
@@ -47,9 +47,8 @@ def write_store(
     gap records and raw values, then close the writer."""
     puts: list[tuple[bytes, bytes]] = []
     for symbol, by_second in books.items():
-        encoder = Encoder()
         for ts_s, (bids, asks) in sorted(by_second.items()):
-            value = encoder.encode(ts_s * 1000 + 7, ts_s, ts_s * 1000 + 9, bids, asks)
+            value = encoded(ts_s * 1000 + 7, ts_s, ts_s * 1000 + 9, bids, asks)
             puts.append((snapshot_key(symbol, ts_s), value))
     puts += list((raw or {}).items())
     meta_puts = [

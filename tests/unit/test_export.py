@@ -22,10 +22,9 @@ from recorder.read.export import (
     tardis_header,
     tardis_row,
 )
-from recorder.storage.codec import Encoder
 from recorder.storage.layout import PendingWrites, snapshot_key
 from recorder.storage.store import Store
-from tests.helpers import duck
+from tests.helpers import duck, encoded
 
 MIDNIGHT = 1_700_006_400  # 2023-11-15T00:00:00Z
 BTC_SECONDS = list(range(MIDNIGHT - 5, MIDNIGHT + 5))  # five seconds on each UTC day
@@ -46,11 +45,10 @@ def db(tmp_path: Path) -> Iterator[Database]:
     path = tmp_path / "db"
     puts = []
     for symbol, seconds in (("BTCUSDT", BTC_SECONDS), ("ETHUSDT", ETH_SECONDS)):
-        encoder = Encoder()
         for s in seconds:
             bids, asks = levels(s)
             puts.append(
-                (snapshot_key(symbol, s), encoder.encode(s * 1000 + 7, s, s * 1000 + 9, bids, asks))
+                (snapshot_key(symbol, s), encoded(s * 1000 + 7, s, s * 1000 + 9, bids, asks))
             )
     with Store.open_writer(path) as store:
         store.write(PendingWrites(puts=puts))

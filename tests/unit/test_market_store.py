@@ -13,9 +13,9 @@ from recorder.binance.market import Market
 from recorder.errors import MarketMismatchError, StorageError
 from recorder.read import Database
 from recorder.read.export import ExportFormat, ExportRequest, export, write_snapshots
-from recorder.storage.codec import Encoder
 from recorder.storage.layout import FORMAT_KEY, PendingWrites, pack_doc, snapshot_key
 from recorder.storage.store import Store, check_market
+from tests.helpers import encoded
 
 TS_S = 1_700_000_000
 
@@ -32,7 +32,7 @@ def directory_state(path: Path) -> dict[str, tuple[int, int]]:
 
 def _database(path: Path, market: Market | None, symbol: str = "BTCUSD_PERP") -> None:
     """A database of ``market`` with one snapshot (None: one written before markets existed)."""
-    value = Encoder().encode(TS_S * 1000 + 7, 42, TS_S * 1000 + 9, [("97000.1", "12")], [])
+    value = encoded(TS_S * 1000 + 7, 42, TS_S * 1000 + 9, [("97000.1", "12")], [])
     with Store.open_writer(path, market=market or Market.SPOT) as store:
         pending = PendingWrites(puts=[(snapshot_key(symbol, TS_S), value)])
         if market is None:

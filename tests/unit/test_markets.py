@@ -18,6 +18,7 @@ from recorder.binance.endpoints import (
 )
 from recorder.binance.market import Continuity, Market, is_symbol, spec
 from recorder.binance.wire import NO_PREVIOUS_ID, DepthUpdate, decode_frame, decode_trading_symbols
+from recorder.book.orderbook import OrderBook
 from recorder.config import RecordConfig, parse_symbols
 from recorder.errors import UsageError
 
@@ -144,6 +145,13 @@ def _decode(data: dict[str, Any], stream: str) -> DepthUpdate:
     return update
 
 
+def top(update: DepthUpdate) -> tuple[list[int], ...]:
+    """What a book makes of the event's levels, in its counts of 1e-8."""
+    book = OrderBook()
+    book.apply(update.bids, update.asks)
+    return book.top(5)
+
+
 def test_usdm_event_carries_pu_and_transaction_time() -> None:
     update = _decode(USDM_EVENT, "btcusdt@depth@100ms")
     assert (update.first_update_id, update.last_update_id, update.prev_last_update_id) == (
@@ -156,8 +164,7 @@ def test_usdm_event_carries_pu_and_transaction_time() -> None:
         1737158400119,
         "",
     )
-    assert update.bids == [(97123.4, 1.5)]
-    assert update.asks == [(97123.5, 0.0)]
+    assert top(update) == ([97123_40000000], [1_50000000], [], [])  # the ask removes nothing
 
 
 def test_coinm_event_carries_the_pair_and_whole_contracts() -> None:
@@ -167,7 +174,7 @@ def test_coinm_event_carries_the_pair_and_whole_contracts() -> None:
         "BTCUSD",
         149,
     )
-    assert update.bids == [(97123.4, 12.0)]
+    assert top(update) == ([97123_40000000], [12_00000000], [], [])
 
 
 def test_spot_event_has_no_previous_id() -> None:

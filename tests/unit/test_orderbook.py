@@ -8,144 +8,182 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorder.book.orderbook import BookSide, OrderBook, decimal_text
+from recorder.book.orderbook import BookSide, OrderBook
+from recorder.book.snapshot import DECIMALS
+from recorder.storage.codec import format_decimal
+from tests.helpers import raw_levels
+
+MAX_UNITS = 2**63 - 1
+Levels = list[tuple[str, str]]
 
 
-def naive_top(levels: dict[str, str], n: int, *, is_bid: bool) -> list[tuple[str, str]]:
-    ordered = sorted(levels, key=Decimal, reverse=is_bid)
-    return [(_plain(p), _plain(levels[p])) for p in ordered[:n]]
+def top(side: BookSide, n: int = 5) -> Levels:
+    """The side's best ``n`` levels as exact decimals."""
+    prices, qtys = side.top(n)
+    return [
+        (format_decimal(p, -DECIMALS), format_decimal(q, -DECIMALS))
+        for p, q in zip(prices, qtys, strict=True)
+    ]
 
 
-def _plain(text: str) -> str:
-    """The exact decimal, normalised: no exponent, no trailing zeros."""
-    return format(Decimal(text).normalize(), "f")
+def side_with(*batches: Levels, is_bid: bool = True) -> BookSide:
+    side = BookSide(is_bid=is_bid)
+    for batch in batches:
+        side.apply(raw_levels(batch))
+    return side
 
 
 def test_apply_sets_updates_and_removes_levels() -> None:
-    side = BookSide(is_bid=True)
-    side.apply([(100.0, 1.0), (101.0, 2.0), (99.5, 3.0)])
-    side.apply([(100.0, 5.0), (101.0, 0.0)])
-    assert side.top(5) == [("100", "5"), ("99.5", "3")]
+    side = side_with(
+        [("100", "1"), ("101", "2"), ("99.5", "3")], [("100.00000000", "5"), ("101", "0.0")]
+    )
+    assert top(side) == [("100", "5"), ("99.5", "3")]
     assert len(side) == 2
 
 
+def test_apply_counts_the_changes() -> None:
+    assert BookSide(is_bid=True).apply(raw_levels([("1", "1"), ("2", "0")])) == 2
+    assert BookSide(is_bid=True).apply(raw_levels([])) == 0
+
+
 def test_the_last_change_of_a_price_in_a_batch_wins() -> None:
-    side = BookSide(is_bid=False)
-    side.apply([(10.0, 1.0), (10.0, 0.0), (11.0, 2.0), (11.0, 3.0)])
-    side.apply([(12.0, 0.0), (12.0, 4.0)])
-    assert side.top(5) == [("11", "3"), ("12", "4")]
+    side = side_with(
+        [("10", "1"), ("10", "0"), ("11", "2"), ("11", "3")],
+        [("12", "0"), ("12", "4")],
+        is_bid=False,
+    )
+    assert top(side) == [("11", "3"), ("12", "4")]
+
+
+def test_one_price_spelled_two_ways_is_one_level() -> None:
+    """The exchange's spellings differ by market (8 decimals on spot, the tick's on futures):
+    the book keys prices by value, never by text."""
+    side = side_with([("97000.10000000", "1")], [("97000.1", "2")], is_bid=False)
+    assert top(side) == [("97000.1", "2")]
 
 
 def test_removing_an_unknown_level_is_harmless() -> None:
-    side = BookSide(is_bid=False)
-    side.apply([(10.0, 1.0)])
-    side.apply([(11.0, 0.0)])
-    assert side.top(5) == [("10", "1")]
+    side = side_with([("10", "1")], [("11", "0")], is_bid=False)
+    assert top(side) == [("10", "1")]
 
 
 def test_asks_are_best_lowest_first_and_bids_best_highest_first() -> None:
     book = OrderBook()
-    book.replace(bids=[(1.5, 1.0), (2.5, 1.0), (0.5, 1.0)], asks=[(4.0, 1.0), (3.0, 1.0)])
-    bids, asks = book.top(2)
-    assert [p for p, _ in bids] == ["2.5", "1.5"]
-    assert [p for p, _ in asks] == ["3", "4"]
+    book.replace(
+        raw_levels([("1.5", "1"), ("2.5", "1"), ("0.5", "1")]),
+        raw_levels([("4", "1"), ("3", "1")]),
+    )
+    bid_prices, _, ask_prices, _ = book.top(2)
+    assert bid_prices == [250_000_000, 150_000_000]
+    assert ask_prices == [300_000_000, 400_000_000]
 
 
 def test_replace_drops_zero_quantities_and_old_levels() -> None:
-    side = BookSide(is_bid=True)
-    side.apply([(5.0, 1.0)])
-    side.replace([(1.0, 1.0), (2.0, 0.0)])
-    assert side.top(5) == [("1", "1")]
+    side = side_with([("5", "1")])
+    side.replace(raw_levels([("1", "1"), ("2", "0")]))
+    assert top(side) == [("1", "1")]
 
 
 @pytest.mark.parametrize(
     ("bids", "asks", "crossed"),
     [
-        ([(10.0, 1.0)], [(11.0, 1.0)], False),
-        ([(11.0, 1.0)], [(11.0, 1.0)], True),
-        ([(12.0, 1.0)], [(11.0, 1.0)], True),
-        ([], [(11.0, 1.0)], False),
-        ([(10.0, 1.0)], [], False),
+        ([("10", "1")], [("11", "1")], False),
+        ([("11", "1")], [("11.00", "1")], True),
+        ([("12", "1")], [("11", "1")], True),
+        ([], [("11", "1")], False),
+        ([("10", "1")], [], False),
+        ([("92233720368.54775806", "1")], [("92233720368.54775807", "1")], False),
     ],
 )
-def test_crossed_book(
-    bids: list[tuple[float, float]], asks: list[tuple[float, float]], crossed: bool
-) -> None:
+def test_crossed_book(bids: Levels, asks: Levels, crossed: bool) -> None:
     book = OrderBook()
-    book.replace(bids, asks)
+    book.replace(raw_levels(bids), raw_levels(asks))
     assert book.is_crossed() is crossed
 
 
 @pytest.mark.parametrize(
-    "level", [(1.0, -1.0), (0.0, 1.0), (-2.0, 1.0), (float("nan"), 1.0), (1.0, float("inf"))]
+    "level",
+    [
+        ("1", "-1"),
+        ("0", "1"),
+        ("-2", "1"),
+        ("1", "0.000000001"),
+        ("92233720368.54775808", "1"),
+        ("1", "1e5"),
+        ("1", "NaN"),
+    ],
 )
-def test_a_level_the_book_cannot_hold_raises_value_error_when_read(
-    level: tuple[float, float],
-) -> None:
-    side = BookSide(is_bid=True)
-    side.apply([(2.0, 1.0), level])
-    with pytest.raises(ValueError, match="price <= 0, a negative quantity or a non-finite"):
-        side.top(5)
+def test_a_level_the_book_cannot_hold_is_refused_as_it_is_applied(level: tuple[str, str]) -> None:
+    side = side_with([("2", "1")])
+    with pytest.raises(ValueError, match="not Binance's numbers"):
+        side.apply(raw_levels([("3", "1"), level]))
+    assert top(side) == [("2", "1")]  # what was there is kept: the caller decides
 
 
 def test_a_snapshot_the_book_cannot_hold_leaves_the_side_empty() -> None:
-    side = BookSide(is_bid=False)
-    side.replace([(1.0, 1.0)])
-    with pytest.raises(ValueError, match="non-finite"):
-        side.replace([(2.0, 1.0), (3.0, float("nan"))])
-    assert side.top(5) == []
+    side = side_with([("1", "1")], is_bid=False)
+    with pytest.raises(ValueError, match="not Binance's numbers"):
+        side.replace(raw_levels([("2", "1"), ("3", "1.123456789")]))
+    assert top(side) == []
 
 
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (97000.05, "97000.05"),
-        (3.0, "3"),
-        (0.00001, "0.00001"),
-        (1.2e-07, "0.00000012"),
-        (123456789012.0, "123456789012"),
-        (1e16, "10000000000000000"),
-        (99999999.99999999, "99999999.99999999"),
-    ],
+def test_the_queue_grows_past_its_first_size() -> None:
+    levels = [(str(price), "1") for price in range(1, 5_001)]
+    side = side_with(levels[:10], levels[10:], is_bid=False)
+    assert len(side) == 5_000
+    assert top(side, 2) == [("1", "1"), ("2", "1")]
+
+
+def naive_top(model: dict[int, int], n: int, *, is_bid: bool) -> Levels:
+    ordered = sorted(model, reverse=is_bid)
+    return [(_text(p), _text(model[p])) for p in ordered[:n]]
+
+
+def _text(units: int) -> str:
+    return format(Decimal(units).scaleb(-DECIMALS).normalize(), "f")
+
+
+def _spelled(units: int, decimals: int) -> str:
+    """``units`` written with ``decimals`` places (8 on spot, fewer on futures), if it can be."""
+    whole, frac = divmod(units, 10**DECIMALS)
+    places = f"{frac:08d}"
+    if places[decimals:].strip("0"):
+        decimals = DECIMALS
+    return f"{whole}.{places[:decimals]}" if decimals else str(whole)
+
+
+# Every number Binance can send: an int64 count of 1e-8, in any of its spellings.
+amounts = st.one_of(
+    st.integers(min_value=1, max_value=MAX_UNITS),
+    st.integers(min_value=1, max_value=10**4).map(lambda n: n * 10**8),  # whole numbers
+    st.sampled_from([1, MAX_UNITS - 1, MAX_UNITS]),
 )
-def test_decimal_text_is_the_plain_shortest_decimal(value: float, text: str) -> None:
-    if len(text.replace(".", "").strip("0")) > 15:
-        with pytest.raises(ValueError, match="more than 15 significant digits"):
-            decimal_text(value)
-    else:
-        assert decimal_text(value) == text
-
-
-# Decimals as Binance writes them: 8 places, at most 15 significant digits.
-prices = st.integers(min_value=1, max_value=10**12).map(lambda t: f"{Decimal(t) / 10**8:.8f}")
-quantities = st.one_of(
-    st.just("0.00000000"),
-    st.integers(min_value=1, max_value=10**15 - 1).map(lambda q: f"{Decimal(q) / 10**8:.8f}"),
-)
-batches = st.lists(st.lists(st.tuples(prices, quantities), max_size=30), max_size=40)
+prices = st.one_of(amounts, st.integers(min_value=1, max_value=200))  # some repeat often
+changes = st.tuples(prices, st.one_of(st.just(0), amounts), st.integers(0, DECIMALS))
+batches = st.lists(st.lists(changes, max_size=30), max_size=40)
 
 
 @settings(max_examples=300, deadline=None)
 @given(batches=batches, is_bid=st.booleans(), reads=st.lists(st.booleans(), max_size=40))
 def test_top_levels_match_a_naive_book(
-    batches: list[list[tuple[str, str]]], is_bid: bool, reads: list[bool]
+    batches: list[list[tuple[int, int, int]]], is_bid: bool, reads: list[bool]
 ) -> None:
-    """Exact strings in, doubles inside, the same exact decimals out; reading after only some
-    batches merges several at once, which must not change the result."""
+    """Exact text in, integers inside, the same exact decimals out, over the whole domain;
+    reading after only some batches merges several at once, which must not change the result."""
     side = BookSide(is_bid=is_bid)
-    model: dict[Decimal, str] = {}
+    model: dict[int, int] = {}
     for i, batch in enumerate(batches):
-        side.apply([(float(p), float(q)) for p, q in batch])
-        for price, qty in batch:
-            if Decimal(qty) == 0:
-                model.pop(Decimal(price), None)
+        side.apply(raw_levels([(_spelled(p, d), _spelled(q, d)) for p, q, d in batch]))
+        for price, qty, _ in batch:
+            if qty:
+                model[price] = qty
             else:
-                model[Decimal(price)] = qty
+                model.pop(price, None)
         if i < len(reads) and not reads[i]:
             continue
-        expected = naive_top({str(p): q for p, q in model.items()}, 20, is_bid=is_bid)
+        expected = naive_top(model, 20, is_bid=is_bid)
         for n in (1, 3, 20):
-            assert side.top(n) == expected[:n]
+            assert top(side, n) == expected[:n]
         best = side.best_price()
-        assert best == (float(expected[0][0]) if model else None)
+        assert best == ((max if is_bid else min)(model) if model else None)
         assert len(side) == len(model)

@@ -6,18 +6,26 @@ from typing import Any, cast
 
 import pytest
 
-from recorder.book.snapshot import Snapshot
+from recorder.book.snapshot import Sample
 from recorder.book.sync import Gap, GapReason, Invalidate, Outcome, RequestSnapshot, Synced
 from recorder.outcomes import Outcomes
 from recorder.runstats import RunStats, RunTotals
-from recorder.storage.layout import GapRecord, PendingWrites, gap_entry, symbol_end
-
-BIDS = [("100.5", "1")]
-ASKS = [("101", "2")]
+from recorder.storage.layout import gap_entry, symbol_end
 
 
-def _snap(ts_s: int, *, bids: list[tuple[str, str]] = BIDS) -> Snapshot:
-    return Snapshot("BTCUSDT", ts_s, ts_s * 1000 + 5, ts_s, ts_s * 1000 + 9, bids, ASKS)
+def _snap(ts_s: int) -> Sample:
+    """Bid 100.5 for 1, ask 101 for 2 (in the book's counts of 1e-8)."""
+    return Sample(
+        "BTCUSDT",
+        ts_s,
+        ts_s * 1000 + 5,
+        ts_s,
+        ts_s * 1000 + 9,
+        [10050000000],
+        [10**8],
+        [10**10 + 10**8],
+        [2 * 10**8],
+    )
 
 
 @pytest.fixture
@@ -50,14 +58,6 @@ def test_gaps_become_meta_records_and_counters(outcomes: Outcomes) -> None:
     assert outcomes.pending.meta_puts == [gap_entry("BTCUSDT", 5, 7, "disconnect")]
     assert outcomes.stats["BTCUSDT"].gap_seconds == 3
     assert outcomes.totals.gaps_by_reason["disconnect"] == 1
-
-
-def test_an_unstorable_level_is_a_one_second_gap(outcomes: Outcomes) -> None:
-    outcomes.handle([_snap(10, bids=[("1e5", "1")])])
-    expected = PendingWrites()
-    expected.record_gap(GapRecord("BTCUSDT", 10, 10, "bad_level"))
-    assert outcomes.pending == expected
-    assert outcomes.stats["BTCUSDT"].snapshots == 0
 
 
 def test_requests_go_to_the_snapshot_workers(

@@ -21,13 +21,14 @@ from recorder.read.plot import (
     load,
     save,
 )
-from recorder.storage.codec import Columns, Encoder, decode_columns
+from recorder.storage.codec import Columns, decode_columns
+from tests.helpers import encoded
 from tests.unit.test_database import book, write_store
 
 
 def columns(bids: list[Level], asks: list[Level]) -> Columns:
     """What Database.columns yields for this book: encoded and decoded by the real codec."""
-    return decode_columns(Encoder().encode(0, 0, 0, bids, asks))
+    return decode_columns(encoded(0, 0, 0, bids, asks))
 
 
 def simple(bid: str, ask: str, qty: str = "1") -> Columns:

@@ -9,7 +9,6 @@ import pytest
 
 from recorder.errors import UsageError
 from recorder.read.retention import apply_prune, parse_duration, plan_prune
-from recorder.storage.codec import Encoder
 from recorder.storage.layout import (
     MAX_TS_S,
     GapRecord,
@@ -17,6 +16,7 @@ from recorder.storage.layout import (
     second_of,
 )
 from recorder.storage.store import Store
+from tests.helpers import encoded
 
 CUTOFF = 106
 BTC_SECONDS = [*range(100, 105), *range(108, 112), *range(115, 120)]
@@ -62,10 +62,9 @@ def test_parse_duration_rejects(text: str) -> None:
 
 
 def _put_snapshots(store: Store, symbol: str, seconds: list[int]) -> None:
-    encoder = Encoder()
     pending = PendingWrites()
     for s in seconds:
-        value = encoder.encode(s * 1000, s, s * 1000 + 1, [("100.5", "1")], [("101", "2")])
+        value = encoded(s * 1000, s, s * 1000 + 1, [("100.5", "1")], [("101", "2")])
         pending.put_snapshot(symbol, s, value)
     store.write(pending)
 

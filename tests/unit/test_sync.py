@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recorder.binance.market import Continuity, Market, spec
-from recorder.binance.wire import DepthSnapshot, DepthUpdate
-from recorder.book.snapshot import Snapshot
+from recorder.binance.wire import DepthSnapshot, DepthUpdate, RawLevels
+from recorder.book.snapshot import DECIMALS, Sample
 from recorder.book.sync import (
     EventWindow,
     Gap,
@@ -24,15 +24,34 @@ from recorder.book.sync import (
     Synced,
     SyncState,
 )
+from recorder.storage.codec import format_decimal
+from tests.helpers import raw_levels
 
 SYMBOL = "BTCUSDT"
 Levels = Iterable[tuple[str, str]]
 T = TypeVar("T")
 
 
-def wire(levels: Levels) -> list[tuple[float, float]]:
+def wire(levels: Levels) -> RawLevels:
     """Levels as the decoder hands them over."""
-    return [(float(price), float(qty)) for price, qty in levels]
+    return raw_levels(levels)
+
+
+def text(units: list[int]) -> list[str]:
+    return [format_decimal(n, -DECIMALS) for n in units]
+
+
+def levels(sample: Sample) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A stored second's (bids, asks) as exact decimals."""
+    return (
+        list(zip(text(sample.bid_prices), text(sample.bid_qtys), strict=True)),
+        list(zip(text(sample.ask_prices), text(sample.ask_qtys), strict=True)),
+    )
+
+
+def book_top(sync: SymbolSync, depth: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The machine's book, best ``depth`` levels a side, as exact decimals."""
+    return levels(Sample("", 0, 0, 0, 0, *sync.book.top(depth)))
 
 
 def ev(first: int, last: int, time_ms: int, bids: Levels = (), asks: Levels = ()) -> DepthUpdate:
@@ -130,7 +149,7 @@ def test_s2_drops_buffered_events_the_snapshot_already_covers() -> None:
     out = sync.on_snapshot(snap(15))
     assert of_type(out, Synced) == [Synced(SYMBOL, 20)]
     assert sync.update_id == 20
-    bids, _ = sync.book.top(5)
+    bids, _ = book_top(sync, 5)
     assert bids == [("12", "1"), ("10", "1")]  # the dropped event's 11 was never applied
 
 
@@ -183,11 +202,11 @@ def test_s3_an_event_ending_at_the_snapshot_makes_the_book_live_at_once(
     assert of_type(out, Synced) == [Synced(SYMBOL, live_at)]
     assert sync.live
     assert sync.update_id == last_id
-    assert sync.book.top(5)[0] == [("10", "7")], "the snapshot's book, as it is"
+    assert book_top(sync, 5)[0] == [("10", "7")], "the snapshot's book, as it is"
     # Second 1 (the event's, at 1_100 ms) is known from now on: the watermark finalises it.
-    (stored,) = of_type(sync.on_watermark(2_000), Snapshot)
+    (stored,) = of_type(sync.on_watermark(2_000), Sample)
     assert (stored.ts_s, stored.update_id, stored.event_time_ms) == (1, last_id, 1_100)
-    assert stored.bids == [("10", "7")]
+    assert levels(stored)[0] == [("10", "7")]
 
 
 @pytest.mark.parametrize(
@@ -206,7 +225,7 @@ def test_s3_the_event_after_the_one_ending_at_the_snapshot_must_continue_it(
         out = sync.on_snapshot(snap(40))
         assert of_type(out, Gap) == [Gap(SYMBOL, 1, 4, GapReason.SEQUENCE_GAP)]
     else:
-        assert [s.ts_s for s in of_type(out, Snapshot)] == [1, 2, 3, 4]
+        assert [s.ts_s for s in of_type(out, Sample)] == [1, 2, 3, 4]
 
 
 def test_s3_bridge_bounds_are_inclusive() -> None:
@@ -224,7 +243,7 @@ def test_s4_continuous_events_apply() -> None:
     sync = live_machine(100)
     sync.on_event(ev(102, 105, 1_000_000_200, asks=[("19", "2")]))
     assert sync.update_id == 105
-    assert sync.book.top(1)[1] == [("19", "2")]
+    assert book_top(sync, 1)[1] == [("19", "2")]
 
 
 def test_s4_old_duplicates_are_ignored() -> None:
@@ -232,7 +251,7 @@ def test_s4_old_duplicates_are_ignored() -> None:
     sync.on_event(ev(102, 105, 1_000_000_200, asks=[("19", "2")]))
     assert sync.on_event(ev(102, 105, 1_000_000_200, asks=[("19", "7")])) == []
     assert sync.ignored_events == 1
-    assert sync.book.top(1)[1] == [("19", "2")]
+    assert book_top(sync, 1)[1] == [("19", "2")]
 
 
 def test_s4_sequence_gap_loses_the_book_and_asks_again() -> None:
@@ -259,9 +278,9 @@ def test_s6_bad_levels_again_and_again_resync_at_the_retry_pace_until_a_second_i
     attempts = []
     for _ in range(3):
         # A level the book cannot hold, in the second the book went live in: none is stored.
-        sync.on_event(ev(u + 1, u + 1, t + 100, bids=[("11", "-1")]))
-        out = sync.on_event(ev(u + 2, u + 2, t + 1_000))  # ends that second: lost (S5)
-        assert of_type(out, Snapshot) == []
+        out = sync.on_event(ev(u + 1, u + 1, t + 100, bids=[("11", "-1")]))  # lost (S5)
+        out += sync.on_event(ev(u + 2, u + 2, t + 1_000))
+        assert of_type(out, Sample) == []
         attempts += [r.attempt for r in of_type(out, RequestSnapshot)]
         sync.on_snapshot(snap(u + 2))  # the buffered event ends at it: live again, a second on
         assert sync.live
@@ -269,16 +288,15 @@ def test_s6_bad_levels_again_and_again_resync_at_the_retry_pace_until_a_second_i
     assert attempts == [1, 2, 3]  # failed calls in a row: the snapshot workers back off
 
     sync.on_event(ev(u + 1, u + 1, t + 100))
-    assert of_type(sync.on_event(ev(u + 2, u + 2, t + 1_000)), Snapshot) != []
-    sync.on_event(ev(u + 3, u + 3, t + 1_100, bids=[("11", "-1")]))
-    out = sync.on_event(ev(u + 4, u + 4, t + 2_000))
+    assert of_type(sync.on_event(ev(u + 2, u + 2, t + 1_000)), Sample) != []
+    out = sync.on_event(ev(u + 3, u + 3, t + 1_100, bids=[("11", "-1")]))
     assert [r.attempt for r in of_type(out, RequestSnapshot)] == [1]  # a stored second reset it
 
 
 def test_s5_crossed_book_is_lost_when_the_watermark_ends_its_second() -> None:
     sync = live_machine(100)
     sync.on_event(ev(102, 102, 1_000_000_200, asks=[("5", "1")]))
-    assert of_type(sync.on_watermark(1_000_001_000), Snapshot) == []
+    assert of_type(sync.on_watermark(1_000_001_000), Sample) == []
     assert sync.state is SyncState.WAITING
 
 
@@ -297,7 +315,7 @@ def test_s6_lost_book_buffers_while_the_snapshot_is_fetched() -> None:
     out = sync.on_snapshot(snap(104))
     assert of_type(out, Synced) == [Synced(SYMBOL, 105)]
     assert sync.update_id == 108
-    assert ("11", "4") in sync.book.top(5)[0]
+    assert ("11", "4") in book_top(sync, 5)[0]
 
 
 # -- futures continuity (docs/markets.md, "Sync") ---------------------------------------------
@@ -472,10 +490,10 @@ def test_t1_event_of_a_later_second_finalises_the_earlier_ones() -> None:
     sync = live_machine(100, time_ms=1_000_000_100)  # second 1_000_000
     sync.on_event(ev(102, 102, 1_000_000_900, bids=[("11", "1")]))
     out = sync.on_event(ev(103, 103, 1_000_003_050, bids=[("12", "1")]))
-    snaps = of_type(out, Snapshot)
+    snaps = of_type(out, Sample)
     assert [s.ts_s for s in snaps] == [1_000_000, 1_000_001, 1_000_002]
     for s in snaps:
-        assert s.bids == [("11", "1"), ("10", "1")]  # before the event of second 1_000_003
+        assert levels(s)[0] == [("11", "1"), ("10", "1")]  # before the event of second 1_000_003
         assert (s.update_id, s.event_time_ms) == (102, 1_000_000_900)
 
 
@@ -483,7 +501,7 @@ def test_t2_watermark_finalises_quiet_seconds_only_once_they_ended() -> None:
     sync = live_machine(100, time_ms=1_000_000_100)
     assert sync.on_watermark(1_000_000_999) == []
     out = sync.on_watermark(1_000_002_000)
-    assert [s.ts_s for s in of_type(out, Snapshot)] == [1_000_000, 1_000_001]
+    assert [s.ts_s for s in of_type(out, Sample)] == [1_000_000, 1_000_001]
     assert sync.on_watermark(1_000_002_500) == []
 
 
@@ -493,21 +511,21 @@ def test_t3_late_event_invalidates_watermarked_seconds_and_they_are_stored_again
     out = sync.on_event(ev(102, 102, 1_000_001_500, bids=[("11", "1")]))
     assert out == [Invalidate(SYMBOL, 1_000_001)]
     out = sync.on_event(ev(103, 103, 1_000_003_100))
-    snaps = of_type(out, Snapshot)
+    snaps = of_type(out, Sample)
     assert [s.ts_s for s in snaps] == [1_000_001, 1_000_002]
-    assert all(s.bids[0] == ("11", "1") for s in snaps)
+    assert all(levels(s)[0][0] == ("11", "1") for s in snaps)
 
 
 def test_t4_gap_revealed_in_the_next_second_makes_the_previous_second_unknown() -> None:
     sync = live_machine(100, time_ms=1_000_000_100)
     sync.on_event(ev(102, 102, 1_000_001_900))
     out = sync.on_event(ev(104, 104, 1_000_002_100))  # 103 is missing: it may belong to ..001
-    assert of_type(out, Snapshot) == []  # 1_000_001 is not stored
+    assert of_type(out, Sample) == []  # 1_000_001 is not stored
     out = sync.on_snapshot(snap(104))
     # The snapshot is the book right after event 104 (S3, sooner): known from its second on.
     assert of_type(out, Gap) == [Gap(SYMBOL, 1_000_001, 1_000_001, GapReason.SEQUENCE_GAP)]
     out = sync.on_event(ev(105, 105, 1_000_004_200))
-    assert [s.ts_s for s in of_type(out, Snapshot)] == [1_000_002, 1_000_003]
+    assert [s.ts_s for s in of_type(out, Sample)] == [1_000_002, 1_000_003]
 
 
 def test_t4_a_snapshot_past_the_event_that_revealed_the_gap_waits_for_the_bridge() -> None:
@@ -646,8 +664,8 @@ class Harness:
 
     def perform(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
-            if isinstance(o, Snapshot):
-                self.stored[o.ts_s] = (o.bids, o.asks)
+            if isinstance(o, Sample):
+                self.stored[o.ts_s] = levels(o)
             elif isinstance(o, Invalidate):
                 for ts in [t for t in self.stored if t >= o.from_s]:
                     del self.stored[ts]
@@ -665,7 +683,7 @@ class Harness:
         if self.sync.state is SyncState.LIVE:  # a live book is always the true book
             bids, asks = self.stream.book_after(self.sync.update_id)
             size = max(len(bids), len(asks))
-            assert self.sync.book.top(size) == ordered(bids, asks, size)
+            assert book_top(self.sync, size) == ordered(bids, asks, size)
 
     def send_request(self) -> None:
         self.sent = True

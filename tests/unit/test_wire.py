@@ -23,10 +23,12 @@ from recorder.binance.wire import (
     DepthSnapshot,
     DepthUpdate,
     OtherEvent,
+    RawLevels,
     decode_depth_snapshot,
     decode_frame,
     decode_trading_symbols,
 )
+from recorder.book.orderbook import OrderBook
 from recorder.errors import ExchangeError, MalformedMessageError
 
 
@@ -63,27 +65,25 @@ def test_decode_frame_depth_update(as_text: bool) -> None:
         event_time_ms=1737158400123,
         first_update_id=157,
         last_update_id=160,
-        bids=[(97123.45, 1.5), (97123.4, 0.0)],
-        asks=[(97123.46, 0.25)],
+        bids=RawLevels(b'[["97123.45000000","1.50000000"],["97123.40000000","0.00000000"]]'),
+        asks=RawLevels(b'[["97123.46000000","0.25000000"]]'),
         recv_time_ms=1737158400150,
     )
 
 
-def test_decode_frame_reads_numbers_however_they_are_written() -> None:
-    """Decoding is lax about spelling, never about value: a number written as a string, or an
-    integer as 1.0, decodes to the same number."""
-    raw = _frame(_data(E="1737158400123", U=157.0, b=[[97123.45, "1.5"]], a=[["1e2", 2]]))
+def test_decode_frame_reads_ids_however_they_are_written() -> None:
+    """Decoding is lax about the spelling of ids and times, never about their value."""
+    raw = _frame(_data(E="1737158400123", U=157.0))
     update = decode_frame(raw, recv_time_ms=0)
     assert isinstance(update, DepthUpdate)
     assert (update.event_time_ms, update.first_update_id) == (1737158400123, 157)
-    assert (update.bids, update.asks) == ([(97123.45, 1.5)], [(100.0, 2.0)])
 
 
 def test_decode_frame_single_update_id_and_empty_sides() -> None:
     update = decode_frame(_frame(_data(U=160, b=[], a=[])), recv_time_ms=0)
     assert isinstance(update, DepthUpdate)
     assert (update.first_update_id, update.last_update_id) == (160, 160)
-    assert (update.bids, update.asks) == ([], [])
+    assert (bytes(update.bids), bytes(update.asks)) == (b"[]", b"[]")
 
 
 def test_decode_frame_other_event() -> None:
@@ -132,21 +132,37 @@ def test_decode_frame_other_event_without_stream() -> None:
         pytest.param(_frame(_data(E=_DROP)), id="missing-E"),
         pytest.param(_frame(_data(E="soon")), id="E-text"),
         pytest.param(_frame(_data(E=1737158400123.5)), id="E-fraction"),
-        pytest.param(_frame(_data(b=[["97123.45", "lots"]])), id="qty-text"),
-        pytest.param(_frame(_data(b=[["97123.45"]])), id="level-without-qty"),
-        pytest.param(_frame(_data(a=[["1", "2", "3"]])), id="level-of-three"),
-        pytest.param(_frame(_data(a=[None])), id="level-null"),
         pytest.param(_frame(_data(U=True)), id="U-bool"),
         pytest.param(_frame(_data(u=None)), id="u-null"),
         pytest.param(_frame(_data(s=1)), id="s-number"),
-        pytest.param(_frame(_data(b={"97123.45": "1"})), id="b-object"),
-        pytest.param(_frame(_data(a="[]")), id="a-string"),
         pytest.param(_frame(_data(U=161, u=160)), id="U-after-u"),
     ],
 )
 def test_decode_frame_malformed(raw: bytes) -> None:
     with pytest.raises(MalformedMessageError):
         decode_frame(raw, 0)
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        pytest.param({"b": [["97123.45", "lots"]]}, id="qty-text"),
+        pytest.param({"b": [[97123.45, "1.5"]]}, id="price-a-number"),
+        pytest.param({"b": [["97123.45"]]}, id="level-without-qty"),
+        pytest.param({"a": [["1", "2", "3"]]}, id="level-of-three"),
+        pytest.param({"a": [None]}, id="level-null"),
+        pytest.param({"b": {"97123.45": "1"}}, id="b-object"),
+        pytest.param({"a": "[]"}, id="a-string"),
+        pytest.param({"b": [["1", "0.000000001"]]}, id="nine-decimals"),
+    ],
+)
+def test_levels_that_are_not_binances_are_refused_by_the_book(levels: dict[str, Any]) -> None:
+    """Levels stay the exchange's text through decoding; the book parses them and refuses these
+    whole, which loses the book (a ``bad_level`` gap), as a malformed frame would."""
+    update = decode_frame(_frame(_data(**levels)), 0)
+    assert isinstance(update, DepthUpdate)
+    with pytest.raises(ValueError, match="not Binance's numbers"):
+        OrderBook().apply(update.bids, update.asks)
 
 
 def test_malformed_is_an_exchange_error_with_an_excerpt() -> None:
@@ -167,7 +183,9 @@ def test_malformed_excerpt_is_cut() -> None:
 def test_decode_depth_snapshot() -> None:
     body = {"lastUpdateId": 1027024, "bids": [["4.00000000", "431.00000000"]], "asks": []}
     assert decode_depth_snapshot(body) == DepthSnapshot(
-        last_update_id=1027024, bids=[(4.0, 431.0)], asks=[]
+        last_update_id=1027024,
+        bids=RawLevels(b'[["4.00000000","431.00000000"]]'),
+        asks=RawLevels(b"[]"),
     )
 
 
@@ -182,7 +200,8 @@ def test_decode_depth_snapshot() -> None:
         {"lastUpdateId": 1, "asks": []},
         {"lastUpdateId": 1, "bids": []},
         {"lastUpdateId": "one", "bids": [], "asks": []},
-        {"lastUpdateId": 1, "bids": [["4.0", "x"]], "asks": []},
+        {"lastUpdateId": 1, "bids": [[4.0, "1"]], "asks": []},
+        {"lastUpdateId": 1, "bids": [["4.0"]], "asks": []},
         {"lastUpdateId": True, "bids": [], "asks": []},
         {"lastUpdateId": 1, "bids": {}, "asks": []},
         {"lastUpdateId": 1, "bids": [], "asks": None},
