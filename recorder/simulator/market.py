@@ -16,7 +16,10 @@ the touch, books of a few thousand levels per side at tick 0.01, prices and quan
 8-decimal strings. A futures market (``kind``) speaks its own protocol on the same shape
 (docs/markets.md, "The simulator"): update ids that skip between events, chained by ``pu``, a
 transaction time ``T`` a few ms before ``E``, COIN-M's ``ps``, and the market's quoting (USD-M:
-tick 0.1, quantities of 0.001; COIN-M: tick 0.1, whole contracts).
+tick 0.1, quantities of 0.001; COIN-M: tick 0.1, whole contracts). A symbol with
+``long_quantities`` has the widest quantities Binance's wire can carry (17 to 19 significant
+digits, up to the int64-of-1e-8 maximum), on the same code path: only its lots and their quoting
+differ, and every other symbol's stream is the one its seed always gave.
 """
 
 from __future__ import annotations
@@ -25,13 +28,17 @@ import heapq
 import math
 import random
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
 
 from recorder.binance.market import Market as Kind
 
 MAX_ID_SKIP = 8
 """Futures ids skip 0..8 between events: Binance's own examples skip 7 (USD-M) and 5 (COIN-M)."""
+INT64_MAX = 2**63 - 1
+"""Binance's numbers are int64s of 1e-8 units: 92233720368.54775807 is the largest it can send."""
+LONG_QTY_DIGITS = (17, 19)
+"""Significant digits of a ``long_quantities`` symbol's quantities: more than a double holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,9 @@ class SymbolSpec:
     levels_per_side: int = 5_000
     activity: float = 1.0
     """Chance that a 100 ms tick produces an event: 1.0 is BTCUSDT-busy, 0.05 a quiet symbol."""
+    long_quantities: bool = False
+    """Quantities in lots of 1e-8 of 17 to 19 significant digits (``1230527355.65245744``), up
+    to ``INT64_MAX`` lots: numbers only an exact book can hold. Prices stay the market's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +78,18 @@ class Quoting:
         )
 
 
-def quoting(kind: Kind) -> Quoting:
+def quoting(kind: Kind, long_quantities: bool = False) -> Quoting:
+    """The market's quoting; ``long_quantities`` keeps its prices and writes lots of 1e-8."""
     match kind:
         case Kind.SPOT:
-            return Quoting(ticks_per_unit=100, price_decimals=8, lot_decimals=5, qty_decimals=8)
+            quote = Quoting(ticks_per_unit=100, price_decimals=8, lot_decimals=5, qty_decimals=8)
         case Kind.USDM:
-            return Quoting(ticks_per_unit=10, price_decimals=2, lot_decimals=3, qty_decimals=3)
+            quote = Quoting(ticks_per_unit=10, price_decimals=2, lot_decimals=3, qty_decimals=3)
         case Kind.COINM:
-            return Quoting(ticks_per_unit=10, price_decimals=1, lot_decimals=0, qty_decimals=0)
+            quote = Quoting(ticks_per_unit=10, price_decimals=1, lot_decimals=0, qty_decimals=0)
         case _:
             assert_never(kind)
+    return replace(quote, lot_decimals=8, qty_decimals=8) if long_quantities else quote
 
 
 SPOT_QUOTING = quoting(Kind.SPOT)
@@ -144,6 +156,11 @@ class SymbolMarket:
         return int(self.rng.lognormvariate(math.log(16_000), 1.6))
 
     def _lots(self) -> int:
+        if self.spec.long_quantities:
+            # As many 17-, 18- as 19-digit numbers, odd so that the last digit is never a 0
+            # that the recorder's spelling would drop (each keeps all its significant digits).
+            digits = self.rng.randint(*LONG_QTY_DIGITS)
+            return self.rng.randint(10 ** (digits - 1), min(10**digits - 1, INT64_MAX)) | 1
         return max(1, int(self.rng.lognormvariate(math.log(2_000), 2.0)))
 
     def _changes_count(self) -> int:
@@ -285,10 +302,9 @@ class Market:
         self.kind = kind
         """Which Binance market this one speaks as (docs/markets.md)."""
         self.symbols: dict[str, SymbolMarket] = {}
-        quote = quoting(kind)
         for index, spec in enumerate(specs):
             rng = random.Random(seed * 1_000_003 + index)
-            market = SymbolMarket(spec, rng, kind, quote)
+            market = SymbolMarket(spec, rng, kind, quoting(kind, spec.long_quantities))
             market.seed_book()
             self.symbols[spec.symbol] = market
 

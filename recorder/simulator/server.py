@@ -43,13 +43,25 @@ def default_symbols(kind: Kind) -> tuple[str, ...]:
     return COINM_SYMBOLS if kind is Kind.COINM else DEFAULT_SYMBOLS
 
 
-def spec_for(symbol: str, activity: float = 1.0, levels_per_side: int = 5_000) -> SymbolSpec:
+def spec_for(
+    symbol: str,
+    activity: float = 1.0,
+    levels_per_side: int = 5_000,
+    *,
+    long_quantities: bool = False,
+) -> SymbolSpec:
     """A stable, plausible spec for any symbol name (the mid price comes from the name; a
     COIN-M contract's from its pair's, BTCUSD_PERP like BTCUSDT)."""
     base = symbol.partition("_")[0]
     base = base + "T" if base.endswith("USD") else base
     mid = _KNOWN_MIDS.get(base, 100.0 + zlib.crc32(symbol.encode()) % 50_000)
-    return SymbolSpec(symbol, mid_price=mid, levels_per_side=levels_per_side, activity=activity)
+    return SymbolSpec(
+        symbol,
+        mid_price=mid,
+        levels_per_side=levels_per_side,
+        activity=activity,
+        long_quantities=long_quantities,
+    )
 
 
 def quote_asset(symbol: str) -> str:

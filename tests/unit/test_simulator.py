@@ -1,15 +1,19 @@
-"""The simulator's pure parts: the market's look-back, Binance's ping rules, the fault plan."""
+"""The simulator's pure parts: the market's look-back, long quantities, Binance's ping rules, the
+fault plan."""
 
 from __future__ import annotations
 
+from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from recorder.binance.market import Market as Kind
 from recorder.errors import InvalidValueError
 from recorder.simulator.connection import Act, ConnectionLife
 from recorder.simulator.faults import FaultDice, FaultPlan
-from recorder.simulator.market import Market
+from recorder.simulator.market import INT64_MAX, Market, quoting
 from recorder.simulator.server import spec_for
 
 START_MS = 1_700_000_000_000
@@ -56,6 +60,42 @@ def test_without_history_depth_can_only_answer_the_live_book() -> None:
     answers = run(market, range(10))
     assert market.symbols["BTCUSDT"].depth(5000, as_of_ms=START_MS) == answers[START_MS + 900]
     assert not market.symbols["BTCUSDT"].history
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_long_quantities_have_17_to_19_digits_within_int64_of_1e8_everywhere(kind: Kind) -> None:
+    """Events, depth answers and truth all carry them; prices and the neighbour are untouched."""
+    long, plain = spec_for("PEPEUSDT", long_quantities=True), spec_for("BTCUSDT")
+    market = Market([plain, long], seed=3, truth_depth=20, kind=kind)
+    stream = [e for tick in range(100) for e in market.step(START_MS + tick * 100)]
+    alone = Market([plain], seed=3, kind=kind)
+    assert [e for e in stream if e["s"] == "BTCUSDT"] == [
+        e for tick in range(100) for e in alone.step(START_MS + tick * 100)
+    ], "a long-quantity symbol changes nothing its neighbour sends"
+    events = [e for e in stream if e["s"] == "PEPEUSDT"]
+    depth = market.symbols["PEPEUSDT"].depth(1000)
+    truth = [line for line in market.truth_lines() if line["symbol"] == "PEPEUSDT"]
+    assert len(events) > 50
+    assert len(truth) >= 8
+    levels = [
+        *(level for e in events for level in e["b"] + e["a"]),
+        *depth["bids"],
+        *depth["asks"],
+        *(level for line in truth for level in line["bids"] + line["asks"]),
+    ]
+    digits: Counter[int] = Counter()
+    for price, qty in levels:
+        assert len(price.partition(".")[2]) == quoting(kind).price_decimals
+        assert len(qty.partition(".")[2]) == 8, "Binance's spelling: always 8 decimals"
+        lots = int(Decimal(qty) * 10**8)
+        assert Decimal(lots) == Decimal(qty) * 10**8
+        assert 0 <= lots <= INT64_MAX
+        if lots:
+            digits[len(Decimal(qty).normalize().as_tuple().digits)] += 1
+    assert set(digits) == {17, 18, 19}
+    assert min(digits.values()) > sum(digits.values()) / 5, "each width is common"
+    assert digits.total() > 1000
+    assert any(lots > 9 * 10**18 for lots in (int(Decimal(q) * 10**8) for _, q in levels))
 
 
 def due_all(life: ConnectionLife, now_s: float) -> list[Act]:
