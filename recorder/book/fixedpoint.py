@@ -29,6 +29,8 @@ Ints = npt.NDArray[np.int64]
 
 MALFORMED = -1
 """``parse_levels``' answer for text that is not Binance's levels."""
+FULL = -2
+"""``parse_levels``' answer when the arrays have no room left: grow them and parse again."""
 _QUOTE, _COMMA, _DOT, _OPEN, _CLOSE = 34, 44, 46, 91, 93
 _LAST_SAFE = MAX_UNITS // 10  # any value above it overflows when multiplied by 10
 
@@ -84,7 +86,7 @@ _compiled_number = njit(cache=True, inline="always")(_number)
 
 def _parse_levels(text: bytes, prices: Ints, qtys: Ints, count: int) -> int:
     """Append ``text``'s levels to ``prices``/``qtys`` from index ``count`` and return the new
-    count, or MALFORMED. The caller makes room: one level takes at least 10 bytes."""
+    count, or MALFORMED, or FULL."""
     skip = _compiled_skip
     end = len(text)
     at = skip(text, 0)
@@ -104,6 +106,8 @@ def _parse_levels(text: bytes, prices: Ints, qtys: Ints, count: int) -> int:
         at = skip(text, at)
         if qty < 0 or at >= end or text[at] != _CLOSE:
             return MALFORMED
+        if count == len(prices):
+            return FULL
         prices[count] = price
         qtys[count] = qty
         count += 1
@@ -117,6 +121,22 @@ def _parse_levels(text: bytes, prices: Ints, qtys: Ints, count: int) -> int:
 parse_levels: Callable[[RawLevels | bytes, Ints, Ints, int], int] = njit(cache=True)(_parse_levels)
 
 
-def most_levels(text: RawLevels) -> int:
-    """An upper bound on the levels in ``text`` (``["1","0"]`` and a comma: 10 bytes)."""
-    return len(text) // 10 + 1
+def _parse_event(
+    bids: bytes,
+    asks: bytes,
+    bid_prices: Ints,
+    bid_qtys: Ints,
+    bid_count: int,
+    ask_prices: Ints,
+    ask_qtys: Ints,
+    ask_count: int,
+) -> tuple[int, int]:
+    """``parse_levels`` of both sides of an event in one call (a call from Python costs about
+    as much as parsing a side)."""
+    bid_end = parse_levels(bids, bid_prices, bid_qtys, bid_count)
+    if bid_end < 0:
+        return bid_end, ask_count
+    return bid_end, parse_levels(asks, ask_prices, ask_qtys, ask_count)
+
+
+parse_event: Callable[..., tuple[int, int]] = njit(cache=True)(_parse_event)

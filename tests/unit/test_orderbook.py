@@ -26,11 +26,17 @@ def top(side: BookSide, n: int = 5) -> Levels:
     ]
 
 
+def apply(book: OrderBook, levels: Levels, *, is_bid: bool) -> int:
+    """Apply an event that changes one side only."""
+    changes, none = raw_levels(levels), raw_levels([])
+    return book.apply(changes, none) if is_bid else book.apply(none, changes)
+
+
 def side_with(*batches: Levels, is_bid: bool = True) -> BookSide:
-    side = BookSide(is_bid=is_bid)
+    book = OrderBook()
     for batch in batches:
-        side.apply(raw_levels(batch))
-    return side
+        apply(book, batch, is_bid=is_bid)
+    return book.bids if is_bid else book.asks
 
 
 def test_apply_sets_updates_and_removes_levels() -> None:
@@ -42,8 +48,8 @@ def test_apply_sets_updates_and_removes_levels() -> None:
 
 
 def test_apply_counts_the_changes() -> None:
-    assert BookSide(is_bid=True).apply(raw_levels([("1", "1"), ("2", "0")])) == 2
-    assert BookSide(is_bid=True).apply(raw_levels([])) == 0
+    assert OrderBook().apply(raw_levels([("1", "1"), ("2", "0")]), raw_levels([("3", "1")])) == 3
+    assert OrderBook().apply(raw_levels([]), raw_levels([])) == 0
 
 
 def test_the_last_change_of_a_price_in_a_batch_wins() -> None:
@@ -79,9 +85,11 @@ def test_asks_are_best_lowest_first_and_bids_best_highest_first() -> None:
 
 
 def test_replace_drops_zero_quantities_and_old_levels() -> None:
-    side = side_with([("5", "1")])
-    side.replace(raw_levels([("1", "1"), ("2", "0")]))
-    assert top(side) == [("1", "1")]
+    book = OrderBook()
+    apply(book, [("5", "1")], is_bid=True)
+    apply(book, [("6", "1")], is_bid=False)
+    book.replace(raw_levels([("1", "1"), ("2", "0")]), raw_levels([]))
+    assert (top(book.bids), top(book.asks)) == ([("1", "1")], [])
 
 
 @pytest.mark.parametrize(
@@ -114,24 +122,28 @@ def test_crossed_book(bids: Levels, asks: Levels, crossed: bool) -> None:
     ],
 )
 def test_a_level_the_book_cannot_hold_is_refused_as_it_is_applied(level: tuple[str, str]) -> None:
-    side = side_with([("2", "1")])
+    book = OrderBook()
+    apply(book, [("2", "1")], is_bid=True)
     with pytest.raises(ValueError, match="not Binance's numbers"):
-        side.apply(raw_levels([("3", "1"), level]))
-    assert top(side) == [("2", "1")]  # what was there is kept: the caller decides
+        book.apply(raw_levels([("1", "5")]), raw_levels([("3", "1"), level]))
+    # Nothing of the event is queued, and what was there is kept: the caller decides.
+    assert (top(book.bids), top(book.asks)) == ([("2", "1")], [])
 
 
-def test_a_snapshot_the_book_cannot_hold_leaves_the_side_empty() -> None:
-    side = side_with([("1", "1")], is_bid=False)
+def test_a_snapshot_the_book_cannot_hold_leaves_the_book_empty() -> None:
+    book = OrderBook()
+    apply(book, [("1", "1")], is_bid=False)
     with pytest.raises(ValueError, match="not Binance's numbers"):
-        side.replace(raw_levels([("2", "1"), ("3", "1.123456789")]))
-    assert top(side) == []
+        book.replace(raw_levels([("2", "1"), ("3", "1.123456789")]), raw_levels([("4", "1")]))
+    assert (top(book.bids), top(book.asks)) == ([], [])
 
 
-def test_the_queue_grows_past_its_first_size() -> None:
+@pytest.mark.parametrize("is_bid", [True, False])
+def test_the_queue_grows_past_its_first_size(is_bid: bool) -> None:
     levels = [(str(price), "1") for price in range(1, 5_001)]
-    side = side_with(levels[:10], levels[10:], is_bid=False)
+    side = side_with(levels[:10], levels[10:3_000], levels[3_000:], is_bid=is_bid)
     assert len(side) == 5_000
-    assert top(side, 2) == [("1", "1"), ("2", "1")]
+    assert top(side, 1) == ([("5000", "1")] if is_bid else [("1", "1")])
 
 
 def naive_top(model: dict[int, int], n: int, *, is_bid: bool) -> Levels:
@@ -170,10 +182,11 @@ def test_top_levels_match_a_naive_book(
 ) -> None:
     """Exact text in, integers inside, the same exact decimals out, over the whole domain;
     reading after only some batches merges several at once, which must not change the result."""
-    side = BookSide(is_bid=is_bid)
+    book = OrderBook()
+    side = book.bids if is_bid else book.asks
     model: dict[int, int] = {}
     for i, batch in enumerate(batches):
-        side.apply(raw_levels([(_spelled(p, d), _spelled(q, d)) for p, q, d in batch]))
+        apply(book, [(_spelled(p, d), _spelled(q, d)) for p, q, d in batch], is_bid=is_bid)
         for price, qty, _ in batch:
             if qty:
                 model[price] = qty
