@@ -4,14 +4,16 @@ Pure: no I/O, no clock. Exact by construction: prices and quantities are held as
 1e-8 (``recorder.book.fixedpoint``), Binance's own representation, so no number is rounded and
 none needs a guard (docs/architecture.md, "The book and its numbers"). Fast because no Python
 code touches a single level: ``apply`` parses an event's raw level text straight into a queue
-in one compiled call, the queue is merged into the sorted arrays in one compiled pass when the
-book is read (in the recorder once a second per symbol, when it is sampled), and ``top`` hands
-out integers, which the encoder stores as they are. Why arrays and not dicts: 16 bytes a level
-read in order instead of ~160 scattered over the heap (docs/benchmarks.md).
+in one compiled call, the queue is merged into the sorted arrays in compiled passes when the
+book is read (in the recorder once a second per symbol, when it is sampled; most changes are
+far from the best levels, so they wait and are merged in bulk, see ``BookSide``), and ``top``
+hands out integers, which the encoder stores as they are. Why arrays and not dicts: 16 bytes a
+level read in order instead of ~160 scattered over the heap (docs/benchmarks.md).
 
-Invariant (checked by property tests against a naive model), once queued changes are merged:
-    _keys is strictly ascending and every _qtys > 0, where key = price for asks and -price for
-    bids, so best comes first on both sides.
+Invariant (checked by property tests against a naive model), once queued changes are settled:
+    head + tail keys are strictly ascending and every quantity > 0, where key = price for asks
+    and -price for bids, so best comes first on both sides; every head key is below every tail
+    key and every key waiting in ``later``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from recorder.book.fixedpoint import FULL, MALFORMED, Ints, parse_event
 Units = list[int]
 """Prices or quantities in counts of 1e-8, best level first."""
 _FIRST_QUEUE = 256
+HEAD_LEVELS = 128
+"""Levels in a side's head after a rebuild: several times the deepest sample, so that it rarely
+runs short, and few enough that merging into it every second is cheap."""
+_ALL = 2**62
 _NONE: Ints = np.empty(0, np.int64)
 
 
@@ -71,6 +77,41 @@ def _merge(
 merge: Callable[[Ints, Ints, Ints, Ints, int, int], tuple[Ints, Ints]] = njit(cache=True)(_merge)
 
 
+def _settle(
+    head_keys: Ints,
+    head_qtys: Ints,
+    prices: Ints,
+    changes: Ints,
+    count: int,
+    sign: int,
+    tail_keys: Ints,
+    later_prices: Ints,
+    later_qtys: Ints,
+    later_count: int,
+) -> tuple[Ints, Ints, int]:
+    """Merge the first ``count`` queued changes whose key is below the tail's first into the
+    head (all of them if there is no tail), and append the others to the ``later`` queue
+    (which has room); its new count."""
+    near_prices = np.empty(count, np.int64)
+    near_qtys = np.empty(count, np.int64)
+    near = 0
+    whole = len(tail_keys) == 0
+    for k in range(count):
+        if whole or prices[k] * sign < tail_keys[0]:
+            near_prices[near] = prices[k]
+            near_qtys[near] = changes[k]
+            near += 1
+        else:
+            later_prices[later_count] = prices[k]
+            later_qtys[later_count] = changes[k]
+            later_count += 1
+    keys, qtys = merge(head_keys, head_qtys, near_prices, near_qtys, near, sign)
+    return keys, qtys, later_count
+
+
+settle: Callable[..., tuple[Ints, Ints, int]] = njit(cache=True)(_settle)
+
+
 @dataclass(slots=True)
 class _Queue:
     """Changes parsed but not merged yet, in arrival order."""
@@ -85,40 +126,92 @@ class _Queue:
 
 
 class BookSide:
-    """One side of the book: what is merged, and what is queued (``OrderBook.apply`` fills it)."""
+    """One side of the book, in two parts so that a sample merges only what it needs: the head
+    (the best levels, every change to them merged each second) and the tail (every level behind
+    ``tail[0]``), whose changes wait in ``later`` and are merged in bulk when there are enough
+    of them, or when the head runs short. Every head key is below every tail key, and a change
+    goes to the same part until the tail is rebuilt, so the head's best ``n`` are the book's
+    whenever the head has ``n`` levels. ``OrderBook.apply`` fills ``queue``."""
 
-    __slots__ = ("_keys", "_qtys", "_sign", "queue")
+    __slots__ = (
+        "_head",
+        "_head_keys",
+        "_head_qtys",
+        "_later",
+        "_sign",
+        "_tail_keys",
+        "_tail_qtys",
+        "queue",
+    )
 
-    def __init__(self, *, is_bid: bool) -> None:
+    def __init__(self, *, is_bid: bool, head: int = HEAD_LEVELS) -> None:
         self._sign = -1 if is_bid else 1
-        self._keys = self._qtys = _NONE
+        self._head = head
+        self._head_keys = self._head_qtys = self._tail_keys = self._tail_qtys = _NONE
         self.queue = _Queue()
+        self._later = _Queue()
 
     def __len__(self) -> int:
-        self._merge()
-        return len(self._keys)
+        self._settle(_ALL)
+        return len(self._head_keys) + len(self._tail_keys)
 
     def top(self, n: int) -> tuple[Units, Units]:
         """The best ``n`` levels' prices and quantities."""
-        self._merge()
-        return (self._keys[:n] * self._sign).tolist(), self._qtys[:n].tolist()
+        self._settle(n)
+        keys, qtys = self._head_keys, self._head_qtys
+        if len(keys) < n and len(self._tail_keys):  # settled: the tail is whole
+            keys = np.concatenate((keys, self._tail_keys[: n - len(keys)]))
+            qtys = np.concatenate((qtys, self._tail_qtys[: n - len(qtys)]))
+        return (keys[:n] * self._sign).tolist(), qtys[:n].tolist()
 
     def best_price(self) -> int | None:
         """The best price in units (for the crossed-book check), None if the side is empty."""
-        self._merge()
-        return self._sign * int(self._keys[0]) if len(self._keys) else None
+        self._settle(1)
+        return self._sign * int(self._head_keys[0]) if len(self._head_keys) else None
 
     def clear(self) -> None:
-        self._keys = self._qtys = _NONE
-        self.queue.count = 0
+        self._head_keys = self._head_qtys = self._tail_keys = self._tail_qtys = _NONE
+        self.queue.count = self._later.count = 0
 
-    def _merge(self) -> None:
-        queue = self.queue
+    def _settle(self, n: int) -> None:
+        """Bring the head up to date, with at least its ``n`` best levels if the book has them."""
+        queue, later = self.queue, self._later
         if queue.count:
-            self._keys, self._qtys = merge(
-                self._keys, self._qtys, queue.prices, queue.qtys, queue.count, self._sign
+            while later.count + queue.count > len(later.prices):
+                later.grow()
+            self._head_keys, self._head_qtys, later.count = settle(
+                self._head_keys,
+                self._head_qtys,
+                queue.prices,
+                queue.qtys,
+                queue.count,
+                self._sign,
+                self._tail_keys,
+                later.prices,
+                later.qtys,
+                later.count,
             )
             queue.count = 0
+        head = len(self._head_keys)
+        if (
+            (head < n and len(self._tail_keys))
+            or head > 4 * self._head
+            or later.count > max(self._head, len(self._tail_keys) // 2)
+        ):
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Merge ``later`` into the tail and split the whole side into head and tail again."""
+        later = self._later
+        tail_keys, tail_qtys = merge(
+            self._tail_keys, self._tail_qtys, later.prices, later.qtys, later.count, self._sign
+        )
+        later.count = 0
+        keys = np.concatenate((self._head_keys, tail_keys))
+        qtys = np.concatenate((self._head_qtys, tail_qtys))
+        head = self._head
+        self._head_keys, self._tail_keys = keys[:head], keys[head:]
+        self._head_qtys, self._tail_qtys = qtys[:head], qtys[head:]
 
 
 class OrderBook:
@@ -127,9 +220,9 @@ class OrderBook:
 
     __slots__ = ("asks", "bids")
 
-    def __init__(self) -> None:
-        self.bids = BookSide(is_bid=True)
-        self.asks = BookSide(is_bid=False)
+    def __init__(self, head: int = HEAD_LEVELS) -> None:
+        self.bids = BookSide(is_bid=True, head=head)
+        self.asks = BookSide(is_bid=False, head=head)
 
     def replace(self, bids: RawLevels, asks: RawLevels) -> None:
         """Load a full REST snapshot, dropping whatever was there. ValueError (the book then
