@@ -4,6 +4,7 @@ bad values, missing executables, a timer's service) and ``security`` (the sandbo
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,49 @@ def test_systemd_analyze_verify_finds_nothing(units: Path) -> None:
 def test_sandbox_exposure_is_low(units: Path, name: str) -> None:
     result = analyze(units, "security", "--offline=true", f"--threshold={MAX_EXPOSURE}", name)
     assert result.returncode == 0, result.stdout.splitlines()[-1]
+
+
+RECORDER_UNITS = ["obrec-record.service", "obrec-record@.service"]
+APPLY_ONE_EVENT = """
+from recorder.binance.wire import RawLevels
+from recorder.book.orderbook import OrderBook
+book = OrderBook()
+book.apply(RawLevels(b'[["1.5","2"]]'), RawLevels(b'[]'))
+assert book.top(1) == ([150000000], [200000000], [], [])
+"""
+
+
+def test_the_books_compiled_code_cannot_run_under_memory_deny_write_execute() -> None:
+    """What ``MemoryDenyWriteExecute=yes`` does (Linux's PR_SET_MDWE, which systemd uses where
+    the kernel has it) stops the book: its kernels are machine code loaded into executable
+    memory. So the recorder's units must not set it; ``obrec prune``'s keeps it."""
+    code = "import ctypes\nassert ctypes.CDLL(None).prctl(65, 1, 0, 0, 0) == 0\n" + APPLY_ONE_EVENT
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode != 0
+    assert "cannot allocate executable memory" in result.stderr
+    for name in RECORDER_UNITS:
+        assert "\nMemoryDenyWriteExecute=yes" not in (DEPLOY / name).read_text(), name
+    assert "\nMemoryDenyWriteExecute=yes" in (DEPLOY / "obrec-prune.service").read_text()
+
+
+def test_the_books_compiled_code_is_cached_where_the_units_say(tmp_path: Path) -> None:
+    """The units point numba at their ``CacheDirectory=``: a recorder compiles the book there
+    once and later starts load it (the package's own directory is read-only to them)."""
+    for name in RECORDER_UNITS:
+        text = (DEPLOY / name).read_text()
+        assert "\nCacheDirectory=obrec\n" in text, name
+        assert "\nEnvironment=NUMBA_CACHE_DIR=%C/obrec/numba\n" in text, name
+    cache = tmp_path / "numba"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    result = subprocess.run(
+        [sys.executable, "-c", APPLY_ONE_EVENT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert {p.suffix for p in cache.rglob("*")} >= {".nbi", ".nbc"}
