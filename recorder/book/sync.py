@@ -171,8 +171,7 @@ class SymbolSync:
         self.state = SyncState.WAITING
         self.resyncs = 0
         self.ignored_events = 0
-        self.changes = 0
-        """Level changes applied to the book."""
+        self.changes = 0  # level changes applied to the book
         self._buffer: list[DepthUpdate] = []
         self._pending: DepthSnapshot | None = None
         """The snapshot held while BRIDGING."""
@@ -383,8 +382,7 @@ class SymbolSync:
         self._pending = None
         try:
             self.book.replace(snapshot.bids, snapshot.asks)
-        except ValueError:
-            self.book.clear()
+        except ValueError:  # the book is empty again
             self._request(out, failed=True)  # levels the book cannot hold: ask for another
             return
         if self._gap_reason is not GapReason.BAD_LEVEL:
