@@ -277,7 +277,6 @@ class Recorder:
         stats.last_recv_ms = recv_ms
         outcomes = self._events_out
         sync.on_event_into(message, outcomes)
-        stats.changes = sync.changes
         if outcomes:
             self._handle(outcomes)
             outcomes.clear()

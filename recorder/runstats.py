@@ -27,8 +27,6 @@ class RunStats:
 
     events: int = 0
     """Depth updates received (including ones buffered or ignored as duplicates)."""
-    changes: int = 0
-    """Price-level changes applied to the book."""
     snapshots: int = 0
     """Seconds stored (less any later invalidated)."""
     last_stored_s: int | None = None

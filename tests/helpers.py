@@ -139,6 +139,7 @@ def truth_from_lines(
 @dataclass
 class FakeSync:
     resyncs: int = 0
+    changes: int = 0
 
 
 @dataclass

@@ -228,11 +228,7 @@ class OrderBook:
         """Load a full REST snapshot, dropping whatever was there. ValueError (the book then
         empty) if the levels are not Binance's numbers."""
         self.clear()
-        try:
-            self.apply(bids, asks)
-        except ValueError:
-            self.clear()
-            raise
+        self.apply(bids, asks)  # queues all of it or, refusing, nothing
 
     def apply(self, bids: RawLevels, asks: RawLevels) -> int:
         """Queue one event's absolute changes (quantity 0 removes; an unknown level is fine) and

@@ -32,11 +32,6 @@ log = logging.getLogger("obrec")
 
 _SYMBOL_COUNTERS: tuple[tuple[str, str, Callable[[RunStats], int]], ...] = (
     ("obrec_events", "Depth updates received.", lambda s: s.events),
-    (
-        "obrec_level_changes",
-        "Price-level changes applied to the book.",
-        lambda s: s.changes,
-    ),
     ("obrec_symbol_gaps", "Gap records written (seconds without a snapshot).", lambda s: s.gaps),
     (
         "obrec_symbol_gap_seconds",
@@ -72,6 +67,9 @@ class RecorderCollector:
         resyncs = CounterMetricFamily(
             "obrec_resyncs", "Times the book was lost after being live.", labels=["symbol"]
         )
+        changes = CounterMetricFamily(
+            "obrec_level_changes", "Price-level changes applied to the book.", labels=["symbol"]
+        )
         lag = GaugeMetricFamily(
             "obrec_lag_seconds",
             "Receipt time minus exchange event time of the last update (clock offset included).",
@@ -87,7 +85,9 @@ class RecorderCollector:
             state = observed.state(symbol)
             states[state] += 1
             live.add_metric([symbol], 1 if state is SymbolState.LIVE else 0)
-            resyncs.add_metric([symbol], observed.syncs[symbol].resyncs)
+            sync = observed.syncs[symbol]
+            resyncs.add_metric([symbol], sync.resyncs)
+            changes.add_metric([symbol], sync.changes)
             stats = observed.stats[symbol]
             if stats.lag_ms is not None:
                 lag.add_metric([symbol], stats.lag_ms / 1000)
@@ -96,7 +96,7 @@ class RecorderCollector:
         by_state = GaugeMetricFamily("obrec_symbols", "Symbols in each state.", labels=["state"])
         for state, count in states.items():
             by_state.add_metric([state.value], count)
-        yield from (live, resyncs, lag, stored, by_state)
+        yield from (live, resyncs, changes, lag, stored, by_state)
 
     def _totals(self) -> Iterator[Metric]:
         observed = self._observed

@@ -123,7 +123,7 @@ def test_every_stored_second_equals_the_simulators_truth(tmp_path: Path) -> None
     assert totals.rest_requests >= 2
     assert totals.rest_weight == weight_charged  # what the exchange counted
     assert recorder.stats["BTCUSDT"].events > recorder.stats["ETHUSDT"].events > 0
-    assert recorder.stats["BTCUSDT"].changes > recorder.stats["BTCUSDT"].events
+    assert recorder.syncs["BTCUSDT"].changes > recorder.stats["BTCUSDT"].events
     assert set(totals.gaps_by_reason) <= {"startup"}, "a healthy run has start-up gaps only"
     with Database.open(db) as database:
         (session,) = database.sessions()

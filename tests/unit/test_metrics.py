@@ -30,7 +30,8 @@ def running() -> FakeRecorder:
     totals.write_seconds.observe(0.002, n=3)
     totals.snapshot_delay_seconds.observe(0.6, n=118)
     btc = fake.stats["BTCUSDT"]
-    btc.events, btc.changes, btc.last_stored_s = 600, 21_000, 1_795_000_000
+    btc.events, btc.last_stored_s = 600, 1_795_000_000
+    fake.syncs["BTCUSDT"].changes = 21_000
     btc.last_event_time_ms, btc.last_recv_ms = 1_795_000_000_000, 1_795_000_000_042
     fake.syncs["ETHUSDT"].resyncs = 1
     return fake
