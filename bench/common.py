@@ -47,7 +47,8 @@ def synced_books(
             sync = syncs[event["s"]]
             sync.on_event(update)
             if not tick:
-                sync.on_snapshot(decode_depth_snapshot(market.symbols[event["s"]].depth(limit)))
+                depth = market.symbols[event["s"]].depth(limit)
+                sync.on_snapshot(decode_depth_snapshot(orjson.dumps(depth)))
     return market, syncs
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import orjson
-
 from recorder.binance.wire import DepthUpdate, decode_depth_snapshot, decode_frame
 from recorder.book.orderbook import BookSide
 from recorder.book.snapshot import DECIMALS, Level
@@ -28,7 +26,7 @@ from recorder.storage.codec import format_decimal
 def replay(snapshot_text: str, frames: Iterable[str]) -> dict[str, list[Level]]:
     """The peer benchmark's contract: snapshot text and frame texts in, the full book out."""
     sync = SymbolSync("BTCUSDT", depth=20)
-    snapshot = decode_depth_snapshot(orjson.loads(snapshot_text))
+    snapshot = decode_depth_snapshot(snapshot_text)
     out: list[Outcome] = []
     waiting = True
     for raw in frames:

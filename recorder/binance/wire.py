@@ -45,15 +45,9 @@ class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate", gc=False):
 class DepthSnapshot(msgspec.Struct, frozen=True, gc=False):
     """A REST depth answer (``/api/v3/depth``, ``/fapi/v1/depth``, ``/dapi/v1/depth``)."""
 
-    last_update_id: int
+    last_update_id: int = msgspec.field(name="lastUpdateId")
     bids: RawLevels
     asks: RawLevels
-
-
-class _SnapshotBody(msgspec.Struct, gc=False):
-    last_update_id: int = msgspec.field(name="lastUpdateId")
-    bids: list[tuple[str, str]]
-    asks: list[tuple[str, str]]
 
 
 class OtherEvent(msgspec.Struct, frozen=True, gc=False):
@@ -70,6 +64,7 @@ class _DepthFrame(msgspec.Struct, gc=False):
 
 SERVER_SHUTDOWN = "serverShutdown"
 _DEPTH_FRAME = msgspec.json.Decoder(_DepthFrame, strict=False)  # lax: "160" -> 160
+_DEPTH_SNAPSHOT = msgspec.json.Decoder(DepthSnapshot)
 
 
 def decode_frame(raw: str | bytes, recv_time_ms: int) -> DepthUpdate | OtherEvent:
@@ -105,18 +100,13 @@ def _decode_other(raw: str | bytes, depth_error: msgspec.DecodeError) -> OtherEv
     return OtherEvent(stream=str(frame.get("stream", "")), event_type=str(event_type))
 
 
-def decode_depth_snapshot(body: Any) -> DepthSnapshot:
-    """Decode a parsed ``/api/v3/depth`` JSON body. Its levels are checked for shape here and
-    for their numbers by the book, as a stream's are."""
+def decode_depth_snapshot(raw: str | bytes) -> DepthSnapshot:
+    """Decode a depth answer's body. Its levels stay text that the book parses and checks, as
+    a stream's do: a 5,000-level answer is never turned into 10,000 Python strings."""
     try:
-        shape = msgspec.convert(body, _SnapshotBody)
-    except msgspec.ValidationError as exc:
+        return _DEPTH_SNAPSHOT.decode(raw)
+    except msgspec.DecodeError as exc:
         raise MalformedMessageError(f"depth snapshot not as documented: {exc}") from exc
-    return DepthSnapshot(
-        shape.last_update_id,
-        RawLevels(orjson.dumps(shape.bids)),
-        RawLevels(orjson.dumps(shape.asks)),
-    )
 
 
 def decode_trading_symbols(

@@ -7,7 +7,6 @@ here into ``ExchangeError``; 429 and 418 become ``RateLimitedError`` carrying Re
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 import orjson
@@ -45,14 +44,21 @@ class RestClient:
 
     async def trading_symbols(self, quote: str | None = None) -> frozenset[str]:
         """Every trading symbol (with quote asset ``quote`` only, when given)."""
-        body = await self._get_json(exchange_info_url(self._base_url, market=self._market))
-        return decode_trading_symbols(body, quote, self._market)
+        url = exchange_info_url(self._base_url, market=self._market)
+        body = await self._get(url)
+        try:
+            info = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedMessageError(f"{url} answered with non-JSON: {body[:80]!r}") from exc
+        return decode_trading_symbols(info, quote, self._market)
 
     async def depth(self, symbol: str, limit: int) -> DepthSnapshot:
-        url = depth_url(self._base_url, symbol, limit, self._market)
-        return decode_depth_snapshot(await self._get_json(url))
+        return decode_depth_snapshot(
+            await self._get(depth_url(self._base_url, symbol, limit, self._market))
+        )
 
-    async def _get_json(self, url: str) -> Any:
+    async def _get(self, url: str) -> bytes:
+        """The body of a 200 answer to ``url``."""
         try:
             async with self._session.get(url, timeout=self._timeout) as response:
                 weight = response.headers.get(WEIGHT_HEADER)
@@ -67,10 +73,7 @@ class RestClient:
                     raise ExchangeError(f"{url} answered HTTP {response.status}: {body[:200]!r}")
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ExchangeError(f"cannot reach {url}: {exc or type(exc).__name__}") from exc
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise MalformedMessageError(f"{url} answered with non-JSON: {body[:80]!r}") from exc
+        return body
 
 
 def _retry_after_s(header: str | None) -> float:

@@ -131,10 +131,10 @@ def test_a_ninth_decimal_is_refused(units: int, last: int) -> None:
 
 def test_a_snapshot_holds_the_whole_domain_and_refuses_the_rest() -> None:
     body = {"lastUpdateId": 7, "bids": [["1.0", "1230527355.65245744"]], "asks": [[LARGEST, "1"]]}
-    snapshot = decode_depth_snapshot(body)
+    snapshot = decode_depth_snapshot(orjson.dumps(body))
     book = OrderBook()
     book.replace(snapshot.bids, snapshot.asks)
     assert [format_decimal(q, -DECIMALS) for q in book.top(1)[1]] == ["1230527355.65245744"]
-    bad = decode_depth_snapshot(body | {"asks": [["92233720368.54775808", "1"]]})
+    bad = decode_depth_snapshot(orjson.dumps(body | {"asks": [["92233720368.54775808", "1"]]}))
     with pytest.raises(ValueError, match="not Binance's numbers"):
         book.replace(bad.bids, bad.asks)

@@ -182,7 +182,7 @@ def test_malformed_excerpt_is_cut() -> None:
 
 def test_decode_depth_snapshot() -> None:
     body = {"lastUpdateId": 1027024, "bids": [["4.00000000", "431.00000000"]], "asks": []}
-    assert decode_depth_snapshot(body) == DepthSnapshot(
+    assert decode_depth_snapshot(orjson.dumps(body)) == DepthSnapshot(
         last_update_id=1027024,
         bids=RawLevels(b'[["4.00000000","431.00000000"]]'),
         asks=RawLevels(b"[]"),
@@ -200,17 +200,37 @@ def test_decode_depth_snapshot() -> None:
         {"lastUpdateId": 1, "asks": []},
         {"lastUpdateId": 1, "bids": []},
         {"lastUpdateId": "one", "bids": [], "asks": []},
-        {"lastUpdateId": 1, "bids": [[4.0, "1"]], "asks": []},
-        {"lastUpdateId": 1, "bids": [["4.0"]], "asks": []},
         {"lastUpdateId": True, "bids": [], "asks": []},
-        {"lastUpdateId": 1, "bids": {}, "asks": []},
-        {"lastUpdateId": 1, "bids": [], "asks": None},
         {"code": -1121, "msg": "Invalid symbol."},
     ],
 )
 def test_decode_depth_snapshot_malformed(body: Any) -> None:
     with pytest.raises(MalformedMessageError):
-        decode_depth_snapshot(body)
+        decode_depth_snapshot(orjson.dumps(body))
+
+
+def test_a_depth_answer_that_is_not_json_is_malformed() -> None:
+    with pytest.raises(MalformedMessageError, match="depth snapshot not as documented"):
+        decode_depth_snapshot(b"<html>502 Bad Gateway</html>")
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        pytest.param({"bids": [[4.0, "1"]]}, id="price-a-number"),
+        pytest.param({"bids": [["4.0"]]}, id="level-without-qty"),
+        pytest.param({"bids": {}}, id="bids-object"),
+        pytest.param({"asks": None}, id="asks-null"),
+    ],
+)
+def test_snapshot_levels_that_are_not_binances_are_refused_by_the_book(
+    levels: dict[str, Any],
+) -> None:
+    """As a stream's: the levels stay text through decoding and the book refuses them whole."""
+    body = {"lastUpdateId": 1, "bids": [], "asks": []} | levels
+    snapshot = decode_depth_snapshot(orjson.dumps(body))
+    with pytest.raises(ValueError, match="not Binance's numbers"):
+        OrderBook().replace(snapshot.bids, snapshot.asks)
 
 
 def test_decode_trading_symbols_keeps_trading_only() -> None:
