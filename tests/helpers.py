@@ -18,7 +18,7 @@ import ormsgpack
 from recorder.binance.wire import RawLevels
 from recorder.book.snapshot import DECIMALS, Sample
 from recorder.runstats import RunStats, RunTotals, SymbolState
-from recorder.storage.codec import encode
+from recorder.storage.codec import encode, format_decimal
 from recorder.storage.layout import FORMAT_VERSION
 
 Levels = Sequence[Sequence[str]]
@@ -32,6 +32,14 @@ def exact(levels: Levels) -> list[tuple[Decimal, Decimal]]:
 def raw_levels(levels: Iterable[Sequence[str]]) -> RawLevels:
     """Levels as the exchange writes them on the wire (what the decoder hands the book)."""
     return RawLevels(orjson.dumps([list(level) for level in levels]))
+
+
+def decimal_levels(prices: list[int], qtys: list[int]) -> list[tuple[str, str]]:
+    """Levels in the book's counts of 1e-8, as the exact decimals the readers get."""
+    return [
+        (format_decimal(p, -DECIMALS), format_decimal(q, -DECIMALS))
+        for p, q in zip(prices, qtys, strict=True)
+    ]
 
 
 def units(text: str) -> int:

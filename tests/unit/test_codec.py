@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recorder.book.snapshot import DECIMALS, Sample, Snapshot
+from recorder.book.snapshot import Sample, Snapshot
 from recorder.storage.codec import Decoder, encode, format_decimal
 from recorder.storage.layout import (
     FORMAT_VERSION,
     snapshot_key,
 )
-from tests.helpers import encoded
+from tests.helpers import decimal_levels, encoded
 
 # -- decimals -----------------------------------------------------------------------------------
 
@@ -85,10 +85,6 @@ def samples(draw: st.DrawFn) -> Sample:
     )
 
 
-def _text(units: int) -> str:
-    return format_decimal(units, -DECIMALS)
-
-
 def _assert_round_trip(decoded: Snapshot, sample: Sample) -> None:
     assert decoded == Snapshot(
         sample.symbol,
@@ -96,8 +92,8 @@ def _assert_round_trip(decoded: Snapshot, sample: Sample) -> None:
         sample.event_time_ms,
         sample.update_id,
         sample.recv_time_ms,
-        [(_text(p), _text(q)) for p, q in zip(sample.bid_prices, sample.bid_qtys, strict=True)],
-        [(_text(p), _text(q)) for p, q in zip(sample.ask_prices, sample.ask_qtys, strict=True)],
+        decimal_levels(sample.bid_prices, sample.bid_qtys),
+        decimal_levels(sample.ask_prices, sample.ask_qtys),
     )
 
 

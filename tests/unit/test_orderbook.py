@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from recorder.book.orderbook import HEAD_LEVELS, BookSide, OrderBook
 from recorder.book.snapshot import DECIMALS
-from recorder.storage.codec import format_decimal
-from tests.helpers import raw_levels
+from tests.helpers import decimal_levels, raw_levels
 
 MAX_UNITS = 2**63 - 1
 Levels = list[tuple[str, str]]
@@ -19,11 +18,7 @@ Levels = list[tuple[str, str]]
 
 def top(side: BookSide, n: int = 5) -> Levels:
     """The side's best ``n`` levels as exact decimals."""
-    prices, qtys = side.top(n)
-    return [
-        (format_decimal(p, -DECIMALS), format_decimal(q, -DECIMALS))
-        for p, q in zip(prices, qtys, strict=True)
-    ]
+    return decimal_levels(*side.top(n))
 
 
 def apply(book: OrderBook, levels: Levels, *, is_bid: bool) -> int:

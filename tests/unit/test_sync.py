@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recorder.binance.market import Continuity, Market, spec
-from recorder.binance.wire import DepthSnapshot, DepthUpdate, RawLevels
-from recorder.book.snapshot import DECIMALS, Sample
+from recorder.binance.wire import DepthSnapshot, DepthUpdate
+from recorder.book.snapshot import Sample
 from recorder.book.sync import (
     EventWindow,
     Gap,
@@ -24,44 +24,37 @@ from recorder.book.sync import (
     Synced,
     SyncState,
 )
-from recorder.storage.codec import format_decimal
-from tests.helpers import raw_levels
+from tests.helpers import decimal_levels, raw_levels
 
 SYMBOL = "BTCUSDT"
 Levels = Iterable[tuple[str, str]]
 T = TypeVar("T")
 
 
-def wire(levels: Levels) -> RawLevels:
-    """Levels as the decoder hands them over."""
-    return raw_levels(levels)
-
-
-def text(units: list[int]) -> list[str]:
-    return [format_decimal(n, -DECIMALS) for n in units]
-
-
 def levels(sample: Sample) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """A stored second's (bids, asks) as exact decimals."""
     return (
-        list(zip(text(sample.bid_prices), text(sample.bid_qtys), strict=True)),
-        list(zip(text(sample.ask_prices), text(sample.ask_qtys), strict=True)),
+        decimal_levels(sample.bid_prices, sample.bid_qtys),
+        decimal_levels(sample.ask_prices, sample.ask_qtys),
     )
 
 
 def book_top(sync: SymbolSync, depth: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The machine's book, best ``depth`` levels a side, as exact decimals."""
-    return levels(Sample("", 0, 0, 0, 0, *sync.book.top(depth)))
+    bid_prices, bid_qtys, ask_prices, ask_qtys = sync.book.top(depth)
+    return decimal_levels(bid_prices, bid_qtys), decimal_levels(ask_prices, ask_qtys)
 
 
 def ev(first: int, last: int, time_ms: int, bids: Levels = (), asks: Levels = ()) -> DepthUpdate:
-    return DepthUpdate(SYMBOL, time_ms, first, last, wire(bids), wire(asks), time_ms + 5)
+    return DepthUpdate(
+        SYMBOL, time_ms, first, last, raw_levels(bids), raw_levels(asks), time_ms + 5
+    )
 
 
 def snap(
     last_id: int, bids: Levels = (("10", "1"),), asks: Levels = (("20", "1"),)
 ) -> DepthSnapshot:
-    return DepthSnapshot(last_id, wire(bids), wire(asks))
+    return DepthSnapshot(last_id, raw_levels(bids), raw_levels(asks))
 
 
 def of_type(outcomes: list[Outcome], kind: type[T]) -> list[T]:
@@ -635,7 +628,9 @@ def true_streams(draw: st.DrawFn, market: Market = Market.SPOT) -> TrueStream:
         previous = update_id
         first = update_id + 1 + (draw(st.integers(min_value=0, max_value=5)) if chained else 0)
         update_id = first + len(changes) - 1
-        event = DepthUpdate(SYMBOL, time_ms, first, update_id, wire(ev_bids), wire(ev_asks))
+        event = DepthUpdate(
+            SYMBOL, time_ms, first, update_id, raw_levels(ev_bids), raw_levels(ev_asks)
+        )
         if chained:
             event.prev_last_update_id = previous
             event.transaction_time_ms = time_ms - 3
@@ -695,7 +690,7 @@ class Harness:
         index = min(max(self.newest - age, -1), len(self.stream.events) - 1)
         bids, asks = self.stream.states[index + 1]
         last_id = self.stream.events[index].last_update_id if index >= 0 else 100
-        snapshot = DepthSnapshot(last_id, wire(bids.items()), wire(asks.items()))
+        snapshot = DepthSnapshot(last_id, raw_levels(bids.items()), raw_levels(asks.items()))
         self.perform(self.sync.on_snapshot(snapshot))
 
     def check(self) -> None:
