@@ -1,4 +1,4 @@
-"""Samples -> bytes -> snapshots. Pure. The format is specified in docs/format.md; keys are ``layout.py``'s.
+"""Samples -> bytes -> snapshots. Pure. Format: docs/format.md; keys are ``layout.py``'s.
 
 Values are MessagePack maps of integer columns: every price is ``mantissa * 10**pe`` and every
 quantity ``mantissa * 10**qe``, with the exponents chosen per snapshot so that mantissas carry no
