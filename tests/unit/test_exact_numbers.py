@@ -49,7 +49,6 @@ def stored(quantity: str) -> str | None:
     update = decode_frame(frame([["1.50000000", quantity]]), 0)
     assert isinstance(update, DepthUpdate)
     book = OrderBook()
-    book.replace(update.asks, update.asks)  # an empty book
     try:
         book.apply(update.bids, update.asks)
     except ValueError:
